@@ -1,0 +1,24 @@
+from django.conf import settings
+from django.conf.urls.static import static
+from django.contrib import admin
+from django.urls import include, path
+from django.views.generic import TemplateView
+from drf_spectacular.views import SpectacularAPIView
+
+from apps.accounts.views import admin_login_redirect
+
+admin.site.site_header = admin.site.site_title = "Alumni Portal"
+
+urlpatterns = [
+    path("i18n/", include("django.conf.urls.i18n")),
+    # Staff sign in through allauth, so rate limits, lockout and the TOTP step apply to the admin too.
+    path("admin/login/", admin_login_redirect, name="admin-login-redirect"),
+    path("admin/reports/", include("apps.reports.urls")),
+    path("admin/", admin.site.urls),
+    path("accounts/", include("allauth.urls")),
+    path("api/v1/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("", TemplateView.as_view(template_name="home.html"), name="home"),
+]
+
+if settings.DEBUG:
+    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)

@@ -1,0 +1,107 @@
+from django.contrib.auth.models import Group, Permission
+from django.db import transaction
+
+from apps.core import audit
+from apps.core.scoping import forget_scope
+
+from .models import ADMIN_ROLES, Role, RoleAssignment, User
+
+# Model-level rights per role; row-level scope comes from apps.core.scoping.
+_ALUMNI_MODELS = ["person", "enrollment", "contactchannel", "employment", "honour", "staffnote"]
+_REFERENCE_MODELS = ["college", "major", "schoolclass", "tag"]
+
+
+def _crud(app: str, models: list[str], verbs=("view", "add", "change", "delete")) -> list[str]:
+    return [f"{app}.{verb}_{model}" for model in models for verb in verbs]
+
+
+ROLE_PERMISSIONS: dict[str, list[str]] = {
+    Role.OFFICE_ADMIN: [
+        *_crud("alumni", _ALUMNI_MODELS + _REFERENCE_MODELS),
+        "alumni.merge_person",
+        "alumni.view_id_number",
+        "alumni.view_contactratesnapshot",
+        "core.view_auditevent",
+        *_crud("accounts", ["user", "roleassignment"]),
+    ],
+    Role.OFFICE_STAFF: [
+        *_crud("alumni", _ALUMNI_MODELS, ("view", "add", "change")),
+        *_crud("alumni", _REFERENCE_MODELS, ("view", "add", "change")),
+        "alumni.delete_contactchannel",
+        "alumni.delete_employment",
+        "alumni.delete_honour",
+        "alumni.merge_person",
+        "alumni.view_contactratesnapshot",
+        "core.view_auditevent",
+    ],
+    Role.COLLEGE_STAFF: [
+        "alumni.view_person",
+        "alumni.change_person",
+        *_crud("alumni", ["enrollment"], ("view", "add", "change")),
+        *_crud("alumni", ["contactchannel", "employment", "honour"]),
+        *_crud("alumni", ["staffnote"], ("view", "add")),
+        *_crud("alumni", _REFERENCE_MODELS, ("view",)),
+        "alumni.view_contactratesnapshot",
+    ],
+    Role.CLASS_LIAISON: [
+        "alumni.view_person",
+        "alumni.view_enrollment",
+        *_crud("alumni", ["contactchannel", "employment"], ("view", "add", "change")),
+        *_crud("alumni", _REFERENCE_MODELS, ("view",)),
+    ],
+    Role.CHAPTER_LEADER: ["alumni.view_person", "alumni.view_enrollment"],
+    Role.ALUMNUS: [],
+}
+
+
+def role_groups_sync() -> None:
+    """Make one Group per role hold exactly the permissions listed in ROLE_PERMISSIONS."""
+    for role, perm_names in ROLE_PERMISSIONS.items():
+        group, _created = Group.objects.get_or_create(name=role)
+        perms = []
+        for name in perm_names:
+            app_label, codename = name.split(".")
+            perm = Permission.objects.filter(content_type__app_label=app_label, codename=codename).first()
+            if perm is not None:
+                perms.append(perm)
+        group.permissions.set(perms)
+
+
+def role_groups_sync_after_migrate(**kwargs) -> None:
+    role_groups_sync()
+
+
+def _user_access_sync(user: User) -> None:
+    roles = set(RoleAssignment.objects.filter(user=user).values_list("role", flat=True))
+    user.groups.set(Group.objects.filter(name__in=roles))
+    is_staff = user.is_superuser or bool(roles & ADMIN_ROLES)
+    if user.is_staff != is_staff:
+        user.is_staff = is_staff
+        user.save(update_fields=["is_staff"])
+    forget_scope(user)
+    user.__dict__.pop("_alumni_roles", None)
+
+
+@transaction.atomic
+def role_assign(*, user: User, role: str, actor, college=None, school_class=None) -> RoleAssignment:
+    """Give ``user`` a role (idempotent); staff roles open the admin, alumni roles never do."""
+    assignment, created = RoleAssignment.objects.get_or_create(
+        user=user, role=role, college=college, school_class=school_class
+    )
+    if created:
+        audit.record(actor=actor, action="role.assign", target=assignment)
+    _user_access_sync(user)
+    return assignment
+
+
+@transaction.atomic
+def role_revoke(*, assignment: RoleAssignment, actor) -> None:
+    user = assignment.user
+    audit.record(actor=actor, action="role.revoke", target=assignment)
+    assignment.delete()
+    _user_access_sync(user)
+
+
+def user_access_sync(*, user: User) -> None:
+    """Recompute groups and admin access after assignments were edited in bulk (admin inlines)."""
+    _user_access_sync(user)
