@@ -12,4 +12,4 @@ class AccountsConfig(AppConfig):
         from . import services
 
         # Groups and their permissions are configuration, rebuilt after every migrate.
-        post_migrate.connect(services.role_groups_sync_after_migrate, sender=self)
+        post_migrate.connect(services.role_groups_sync_after_migrate, dispatch_uid="accounts.role_groups_sync")

@@ -56,18 +56,17 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
 
 def role_groups_sync() -> None:
     """Make one Group per role hold exactly the permissions listed in ROLE_PERMISSIONS."""
+    by_name = {
+        f"{app_label}.{codename}": pk
+        for pk, app_label, codename in Permission.objects.values_list("pk", "content_type__app_label", "codename")
+    }
     for role, perm_names in ROLE_PERMISSIONS.items():
         group, _created = Group.objects.get_or_create(name=role)
-        perms = []
-        for name in perm_names:
-            app_label, codename = name.split(".")
-            perm = Permission.objects.filter(content_type__app_label=app_label, codename=codename).first()
-            if perm is not None:
-                perms.append(perm)
-        group.permissions.set(perms)
+        group.permissions.set([by_name[name] for name in perm_names if name in by_name])
 
 
 def role_groups_sync_after_migrate(**kwargs) -> None:
+    # Runs after each app's migrations, because permissions appear app by app.
     role_groups_sync()
 
 

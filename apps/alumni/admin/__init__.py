@@ -92,7 +92,7 @@ class StaffNoteInline(AuditedInlineMixin, admin.StackedInline):
 class PersonForm(forms.ModelForm):
     class Meta:
         model = Person
-        exclude = ["name_pinyin", "name_initials", "id_number_hash"]
+        fields = ["name", "id_number"]  # the admin widens this to its fieldsets
 
     def clean_id_number(self):
         value = (self.cleaned_data.get("id_number") or "").strip().upper()
