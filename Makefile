@@ -19,7 +19,7 @@ install: $(VENV)/.installed
 # Compile .po -> .mo with GNU gettext when present, else with Babel (pure Python).
 messages: install
 	@if command -v msgfmt >/dev/null 2>&1; then \
-		$(PY) manage.py compilemessages --ignore=.venv --ignore=var -v 0; \
+		DJANGO_DEBUG=1 $(PY) manage.py compilemessages --ignore=.venv --ignore=var -v 0; \
 	else \
 		$(VENV)/bin/pybabel compile -d locale -D django --statistics; \
 	fi
@@ -45,4 +45,4 @@ check-deploy: install
 	$(PY) manage.py check --deploy --fail-level WARNING
 
 makemessages: install
-	$(PY) manage.py makemessages -l zh_Hans -l en --no-obsolete --ignore=.venv --ignore=var --ignore=bench
+	DJANGO_DEBUG=1 $(PY) manage.py makemessages -l zh_Hans -l en --no-obsolete --ignore=.venv --ignore=var --ignore=bench

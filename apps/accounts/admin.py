@@ -5,6 +5,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from apps.core import audit
+
 from . import services
 from .models import RoleAssignment, User
 
@@ -33,6 +35,26 @@ class UserAdmin(DjangoUserAdmin):
     add_fieldsets = [(None, {"classes": ["wide"], "fields": ["email", "password1", "password2"]})]
     filter_horizontal = []
     list_filter = ["is_staff", "is_active", "role_assignments__role"]
+
+    def save_formset(self, request, form, formset, change):
+        if formset.model is not RoleAssignment:
+            return super().save_formset(request, form, formset, change)
+        # Role changes go through the services, so each one is audited.
+        for assignment in formset.save(commit=False):
+            if assignment.pk is None:
+                services.role_assign(
+                    user=form.instance,
+                    role=assignment.role,
+                    college=assignment.college,
+                    school_class=assignment.school_class,
+                    actor=request.user,
+                )
+            else:
+                assignment.save()
+                audit.record(actor=request.user, action="role.update", target=assignment)
+        for assignment in formset.deleted_objects:
+            services.role_revoke(assignment=assignment, actor=request.user)
+        return None
 
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)
