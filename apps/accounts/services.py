@@ -104,3 +104,10 @@ def role_revoke(*, assignment: RoleAssignment, actor) -> None:
 def user_access_sync(*, user: User) -> None:
     """Recompute groups and admin access after assignments were edited in bulk (admin inlines)."""
     _user_access_sync(user)
+
+
+def user_email_mark_verified(*, user: User) -> None:
+    """Record the user's address as verified, for accounts whose address the office vouches for."""
+    from allauth.account.models import EmailAddress
+
+    EmailAddress.objects.update_or_create(user=user, email=user.email, defaults={"verified": True, "primary": True})

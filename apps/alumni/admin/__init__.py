@@ -109,12 +109,16 @@ class PersonAdmin(admin.ModelAdmin):
     search_fields = ["name"]  # the search itself is person_search(); this only shows the box
     search_help_text = gettext_lazy("Name, pinyin (zhangwei) or initials (zw), student ID, phone or email.")
     show_full_result_count = False
+    show_facets = admin.ShowFacets.NEVER  # per-choice counts would each scan the table
     paginator = EstimatedCountPaginator
     list_per_page = 50
     autocomplete_fields = ["tags"]
     readonly_fields = ["name_pinyin", "name_initials", "id_number_display", "audit_trail", "user"]
     inlines = [EnrollmentInline, ContactInline, EmploymentInline, HonourInline, StaffNoteInline]
     actions = ["merge_two_records"]
+
+    class Media:
+        js = ["core/admin_filters.js"]
 
     fieldsets = [
         (None, {"fields": ["name", "former_names", "name_pinyin", "name_initials", "gender", "birth_date", "photo"]}),

@@ -83,6 +83,7 @@ class DegreeFilter(_ExistsFilter):
 
 class GraduationYearFilter(_ExistsFilter):
     title = _("graduation year")
+    template = "admin/filter_select.html"
     parameter_name = "graduation_year"
 
     def lookups(self, request, model_admin):
@@ -97,6 +98,7 @@ class GraduationYearFilter(_ExistsFilter):
 
 class ProvinceFilter(admin.SimpleListFilter):
     title = _("province")
+    template = "admin/filter_select.html"
     parameter_name = "province"
 
     def lookups(self, request, model_admin):
