@@ -155,8 +155,12 @@ ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
 ACCOUNT_ADAPTER = "apps.accounts.adapters.AccountAdapter"
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = env("MFA_TOTP_ISSUER", default="Alumni Portal")
-# Roles whose members must enrol a TOTP factor before they may use the admin.
-MFA_REQUIRED_ROLES = env.list("MFA_REQUIRED_ROLES", default=[] if DEBUG else ["office_admin"])
+# Roles whose members must enrol a TOTP factor before they may use the admin: everyone who sees
+# other people's personal data (SECURITY.md, ASVS 6.3.3). Development turns it off.
+MFA_REQUIRED_ROLES = env.list(
+    "MFA_REQUIRED_ROLES",
+    default=[] if DEBUG else ["office_admin", "office_staff", "college_staff", "class_liaison", "chapter_leader"],
+)
 
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
@@ -168,6 +172,9 @@ AXES_LOCKOUT_TEMPLATE = "accounts/locked_out.html"
 AXES_HTTP_RESPONSE_CODE = 429
 AXES_ENABLE_ACCESS_FAILURE_LOG = False
 AXES_IPWARE_META_PRECEDENCE_ORDER = ["REMOTE_ADDR"]
+# allauth's default failed-login limit also counts per email from any address, which would let
+# a guesser lock staff out from elsewhere and answer before axes can; keep only its per-IP part.
+ACCOUNT_RATE_LIMITS = {"login_failed": "10/m/ip"}
 
 STAFF_SESSION_IDLE_SECONDS = env.int("STAFF_SESSION_IDLE_SECONDS", default=30 * 60)
 STAFF_SESSION_MAX_SECONDS = env.int("STAFF_SESSION_MAX_SECONDS", default=8 * 3600)
@@ -203,7 +210,8 @@ vars().update(EMAIL_CONFIG)
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="alumni@example.edu")
 
 # --- Personal data ----------------------------------------------------------------------
-# Fernet key(s) for column encryption of ID-card numbers; the first encrypts, all decrypt.
+# Fernet key(s) for column encryption of ID-card numbers; the first encrypts, all decrypt,
+# the last also keys the lookup hashes (so rotate by prepending a new key).
 FIELD_ENCRYPTION_KEYS = env.list(
     "FIELD_ENCRYPTION_KEYS",
     default=["ZGV2LW9ubHktZmllbGQta2V5LWNoYW5nZS1tZS0wMDA="] if DEBUG else [],

@@ -2,7 +2,7 @@ from django.conf import settings
 from django.conf.urls.static import static
 from django.contrib import admin
 from django.urls import include, path
-from django.views.generic import TemplateView
+from django.views.generic import RedirectView, TemplateView
 from drf_spectacular.views import SpectacularAPIView
 
 from apps.accounts.views import admin_login_redirect
@@ -13,6 +13,11 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     # Staff sign in through allauth, so rate limits, lockout and the TOTP step apply to the admin too.
     path("admin/login/", admin_login_redirect, name="admin-login-redirect"),
+    path(
+        "admin/password_change/",
+        RedirectView.as_view(pattern_name="account_change_password"),
+        name="admin-password-change-redirect",
+    ),
     path("admin/reports/", include("apps.reports.urls")),
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),

@@ -1,4 +1,5 @@
 import time
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import messages
@@ -35,7 +36,7 @@ class StaffSessionPolicyMiddleware:
         if now - seen > settings.STAFF_SESSION_IDLE_SECONDS or now - started > settings.STAFF_SESSION_MAX_SECONDS:
             logout(request)
             messages.info(request, _("Your session has ended. Please sign in again."))
-            return redirect(f"{reverse('account_login')}?next={request.path}")
+            return redirect(f"{reverse('account_login')}?{urlencode({'next': request.path})}")
         session[_SEEN] = now
         if request.path.startswith("/admin/") and user_needs_mfa(user, settings.MFA_REQUIRED_ROLES):
             from allauth.mfa.models import Authenticator

@@ -28,6 +28,10 @@ def decrypt(token: str) -> str:
 
 
 def lookup_hash(value: str) -> str:
-    """A keyed hash, so an identifier can be found by equality without storing it in clear."""
-    key = hashlib.sha256(b"lookup:" + settings.FIELD_ENCRYPTION_KEYS[0].encode()).digest()
+    """A keyed hash, so an identifier can be found by equality without storing it in clear.
+
+    Keyed on the oldest (last) key: rotation prepends a new key, and stored hashes must keep
+    matching. Retiring that last key means recomputing every stored hash.
+    """
+    key = hashlib.sha256(b"lookup:" + settings.FIELD_ENCRYPTION_KEYS[-1].encode()).digest()
     return hmac.new(key, value.encode(), hashlib.sha256).hexdigest()
