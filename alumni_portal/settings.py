@@ -203,6 +203,7 @@ STORAGES = {
     },
 }
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+FORMS_URLFIELD_ASSUME_HTTPS = True  # Django 6's default, adopted now
 
 # --- Email ------------------------------------------------------------------------------
 EMAIL_CONFIG = env.email("EMAIL_URL", default="consolemail://")

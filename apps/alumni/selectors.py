@@ -29,6 +29,15 @@ def visible_enrollments(user) -> QuerySet[Enrollment]:
 
 
 _DIGITS = re.compile(r"^\d{4,}$")
+_PHONE_IN_GROUPS = re.compile(r"^\+?[\d\s-]+$")
+
+
+def person_search_terms(text: str) -> list[str]:
+    """Split a search box into terms for person_search(); a phone in groups or spaced pinyin stays whole."""
+    text = clean_text(text)
+    if _PHONE_IN_GROUPS.match(text) or looks_like_pinyin(text):
+        return [text] if text else []
+    return text.split()
 
 
 def person_search(queryset: QuerySet[Person], term: str) -> QuerySet[Person]:

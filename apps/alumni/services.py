@@ -80,11 +80,13 @@ def personal_data_save(*, instance: models.Model, old: dict[str, Any], actor, re
 
 @transaction.atomic
 def personal_data_delete(*, instance: models.Model, actor, reason: str = "") -> None:
+    last_values = _values(instance)
     audit.record(
         actor=actor,
         action=f"{instance._meta.model_name}.delete",
         target=instance,
-        changes=audit.field_changes(_values(instance), {}),
+        # Every field goes to None, so the log keeps what was deleted.
+        changes=audit.field_changes(last_values, dict.fromkeys(last_values)),
         reason=reason,
     )
     instance.delete()
@@ -128,7 +130,8 @@ def person_merge(*, keep: Person, other: Person, actor, take_from_other: list[st
         if theirs and (field in take_from_other or not getattr(keep, field)):
             setattr(keep, field, theirs)
     former = [n for n in (keep.former_names or "").split(",") if n.strip()]
-    for candidate in [other.name, *(other.former_names or "").split(",")]:
+    # Every name either record went by survives, including keep's own when other's name was taken.
+    for candidate in [before["name"], other.name, *(other.former_names or "").split(",")]:
         candidate = candidate.strip()
         if candidate and candidate != keep.name and candidate not in former:
             former.append(candidate)

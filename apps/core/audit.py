@@ -1,19 +1,25 @@
 """The one way to write the processing log. Rows are append-only (a PostgreSQL trigger enforces it)."""
 
-from collections.abc import Iterable
+from datetime import date
 from typing import Any
 
 from django.db import models
+from django.db.models.fields.files import FieldFile
 
 from .models import AuditEvent
 
 
 def _plain(value: Any) -> Any:
+    """A JSON-storable form of a field value (the audit column holds JSON)."""
     if value is None or isinstance(value, bool | int | str):
         return value
-    if isinstance(value, models.Model):
-        return str(value)
-    if isinstance(value, Iterable) and not isinstance(value, bytes | dict):
+    if isinstance(value, FieldFile):
+        return value.name or ""
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
         return [_plain(v) for v in value]
     return str(value)
 
@@ -50,7 +56,7 @@ def record(
         target_type=target_type,
         target_id=target_id,
         target_repr=target_repr,
-        changes=changes or [],
+        changes=_plain(changes or []),
         reason=reason[:255],
         ip_address=ip_address,
     )

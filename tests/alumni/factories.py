@@ -1,8 +1,23 @@
 import factory
 from django.utils import timezone
 
+from apps.accounts import services as account_services
+from apps.accounts.models import User
 from apps.alumni import services
-from apps.alumni.models import College, ContactChannel, Employment, Enrollment, Honour, Major, Person, SchoolClass
+from apps.alumni.models import (
+    College,
+    ContactChannel,
+    Employment,
+    Enrollment,
+    Honour,
+    Major,
+    Person,
+    SchoolClass,
+    StaffNote,
+    Tag,
+)
+from apps.core.names import id_number_check_char
+from tests.accounts.factories import UserFactory
 
 
 class CollegeFactory(factory.django.DjangoModelFactory):
@@ -108,3 +123,32 @@ def alumnus_in(college, **person_kwargs) -> Person:
     person = PersonFactory(**person_kwargs)
     EnrollmentFactory(person=person, college=college)
     return person
+
+
+class TagFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Tag
+        django_get_or_create = ("name",)
+
+    name = factory.Sequence(lambda n: f"标签{n}")
+
+
+class StaffNoteFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = StaffNote
+
+    person = factory.SubFactory(PersonFactory)
+    text = "校庆时联系过"
+
+
+def valid_id_number(first17: str = "11010519491231002") -> str:
+    """An 18-character mainland ID-card number with a correct GB 11643 check character."""
+    return first17 + id_number_check_char(first17)
+
+
+def user_with_role(role: str, **binding) -> User:
+    """A user holding ``role`` (bound to ``college=`` or ``school_class=``), as the role service makes it."""
+    user = UserFactory()
+    account_services.role_assign(user=user, role=role, actor=None, **binding)
+    user.refresh_from_db()
+    return user

@@ -1,6 +1,8 @@
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin import widgets as admin_widgets
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import models
 from django.db.models import Prefetch
 from django.http import Http404
 from django.shortcuts import redirect
@@ -18,7 +20,7 @@ from apps.core.scoping import scope_for
 
 from .. import services
 from ..models import College, ContactChannel, Employment, Enrollment, Honour, Major, Person, SchoolClass, StaffNote, Tag
-from ..selectors import person_search, visible_people
+from ..selectors import person_search, person_search_terms, visible_people
 from .filters import (
     CollegeFilter,
     ContactStatusFilter,
@@ -46,8 +48,25 @@ def _in_scope(request, person) -> bool:
     return visible_people(request.user).filter(pk=person.pk).exists()
 
 
+class EnrollmentInlineForm(forms.ModelForm):
+    college_ids: frozenset[int] | None = None  # the colleges the user may assign; None: all
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        college_id = self.instance.college_id
+        if self.college_ids is None or college_id is None or college_id in self.college_ids:
+            return
+        # A shared person's degree at another college: shown and kept as it is, not editable here
+        # (otherwise its college, missing from the choices, would fail every save of the page).
+        if "college" in self.fields:
+            self.fields["college"].queryset = College.objects.filter(pk=college_id)
+        for field in self.fields.values():
+            field.disabled = True
+
+
 class EnrollmentInline(AuditedInlineMixin, admin.TabularInline):
     model = Enrollment
+    form = EnrollmentInlineForm
     fields = [
         "student_id",
         "degree_level",
@@ -60,6 +79,12 @@ class EnrollmentInline(AuditedInlineMixin, admin.TabularInline):
     ]
     autocomplete_fields = ["major", "school_class"]
 
+    def get_formset(self, request, obj=None, **kwargs):
+        scope = scope_for(request.user)
+        if not scope.whole_school:
+            kwargs["form"] = type("EnrollmentInlineForm", (self.form,), {"college_ids": scope.college_ids})
+        return super().get_formset(request, obj, **kwargs)
+
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "college":
             scope = scope_for(request.user)
@@ -68,9 +93,18 @@ class EnrollmentInline(AuditedInlineMixin, admin.TabularInline):
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
 
+class SplitDateTimeWithSeconds(admin_widgets.AdminSplitDateTime):
+    """zh-hans shows times as H:M; keep the seconds, or re-saving an untouched row would change it."""
+
+    def __init__(self, attrs=None):
+        super().__init__(attrs)
+        self.widgets[1].format = "%H:%M:%S"
+
+
 class ContactInline(AuditedInlineMixin, admin.TabularInline):
     model = ContactChannel
     fields = ["kind", "value", "status", "verified_at", "source"]
+    formfield_overrides = {models.DateTimeField: {"widget": SplitDateTimeWithSeconds}}
 
 
 class EmploymentInline(AuditedInlineMixin, admin.TabularInline):
@@ -159,13 +193,15 @@ class PersonAdmin(admin.ModelAdmin):
             readonly.append("id_number")
         return readonly
 
-    def get_form(self, request, obj=None, change=False, **kwargs):
+    def get_exclude(self, request, obj=None):
+        # Not an ``exclude`` kwarg to get_form: that would replace the read-only fields' exclusion.
+        exclude = list(super().get_exclude(request, obj) or [])
         if not request.user.has_perm("alumni.view_id_number"):
-            kwargs["exclude"] = [*(kwargs.get("exclude") or []), "id_number"]
-        return super().get_form(request, obj, change, **kwargs)
+            exclude.append("id_number")
+        return exclude or None
 
     def get_search_results(self, request, queryset, search_term):
-        for term in search_term.split():
+        for term in person_search_terms(search_term):
             queryset = person_search(queryset, term)
         return queryset, False
 
@@ -251,9 +287,12 @@ class PersonAdmin(admin.ModelAdmin):
         except (ValueError, Person.DoesNotExist) as exc:
             raise Http404(_("No such record.")) from exc
         if request.method == "POST" and "confirm" in request.POST:
-            if params.get("swap") == "1":
+            swap = params.get("swap") == "1"
+            if swap:
                 keep, other = other, keep
-            take = [f for f in services.MERGE_FIELDS if request.POST.get(f"field_{f}") == "other"]
+            # The radio values name the page's columns; after a swap the "keep" column is ``other``.
+            wanted = "keep" if swap else "other"
+            take = [f for f in services.MERGE_FIELDS if request.POST.get(f"field_{f}") == wanted]
             try:
                 merged = services.person_merge(keep=keep, other=other, actor=request.user, take_from_other=take)
             except (ValidationError, ApplicationError) as exc:
