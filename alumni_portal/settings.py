@@ -45,6 +45,8 @@ INSTALLED_APPS = [
     "apps.core",
     "apps.accounts",
     "apps.alumni",
+    "apps.imports",
+    "apps.dataservice",
     "apps.reports",
 ]
 

@@ -19,9 +19,12 @@ urlpatterns = [
         name="admin-password-change-redirect",
     ),
     path("admin/reports/", include("apps.reports.urls")),
+    path("admin/alumni-tools/", include("apps.alumni.urls")),
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
     path("api/v1/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/v1/", include("alumni_portal.api_urls")),
+    path("data/", include("apps.dataservice.urls")),
     path("", TemplateView.as_view(template_name="home.html"), name="home"),
 ]
 

@@ -1,0 +1,7 @@
+"""REST API v1: each app mounts its own api/urls.py here."""
+
+from django.urls import include, path
+
+urlpatterns = [
+    path("", include("apps.imports.api.urls")),
+]

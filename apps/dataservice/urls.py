@@ -1,0 +1,2 @@
+app_name = "dataservice"
+urlpatterns: list = []
