@@ -21,6 +21,7 @@ from apps.core.scoping import scope_for
 from .. import services
 from ..models import College, ContactChannel, Employment, Enrollment, Honour, Major, Person, SchoolClass, StaffNote, Tag
 from ..selectors import person_search, person_search_terms, visible_people
+from .exports import PersonExportMixin
 from .filters import (
     CollegeFilter,
     ContactStatusFilter,
@@ -136,7 +137,7 @@ class PersonForm(forms.ModelForm):
 
 
 @admin.register(Person)
-class PersonAdmin(admin.ModelAdmin):
+class PersonAdmin(PersonExportMixin, admin.ModelAdmin):
     form = PersonForm
     list_display = ["name", "gender", "student_ids", "colleges", "graduation_years", "province", "city", "updated_at"]
     list_filter = [CollegeFilter, DegreeFilter, GraduationYearFilter, ProvinceFilter, ContactStatusFilter, HonourFilter]
@@ -356,3 +357,6 @@ class SchoolClassAdmin(ReferenceAdmin):
 @admin.register(Tag)
 class TagAdmin(admin.ModelAdmin):
     search_fields = ["name"]
+
+
+from . import duplicates  # noqa: E402, F401  (registers its admin classes)

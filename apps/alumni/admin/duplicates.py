@@ -1,0 +1,1 @@
+"""Admin for likely-duplicate pairs (filled in by the duplicate-finder work)."""

@@ -1,0 +1,2 @@
+class PersonExportMixin:
+    """Export actions for the person list (filled in by the exports work)."""
