@@ -50,27 +50,28 @@ def person_search(queryset: QuerySet[Person], term: str) -> QuerySet[Person]:
     term = clean_text(term)
     if not term:
         return queryset
+    # Identifier searches select the few matching person ids first (index scans), then the
+    # people: an EXISTS per person would make PostgreSQL walk the whole person table.
     if _DIGITS.match(term.replace("-", "").replace("+", "").replace(" ", "")):
-        phone = normalise_phone(term)
-        by_student_id = Exists(Enrollment.objects.filter(person=OuterRef("pk"), student_id__startswith=term))
-        by_phone = Exists(
-            ContactChannel.objects.filter(
-                person=OuterRef("pk"), kind__in=["mobile", "landline"], value_normalised=phone
-            )
+        by_student_id = _person_ids(Enrollment.objects.filter(student_id__startswith=term))
+        by_phone = _person_ids(
+            ContactChannel.objects.filter(kind__in=["mobile", "landline"], value_normalised=normalise_phone(term))
         )
-        return queryset.filter(by_student_id | by_phone)
+        return queryset.filter(pk__in=by_student_id.union(by_phone))
     if "@" in term:
-        by_email = Exists(
-            ContactChannel.objects.filter(person=OuterRef("pk"), kind="email", value_normalised=normalise_email(term))
-        )
-        return queryset.filter(by_email)
+        by_email = ContactChannel.objects.filter(kind="email", value_normalised=normalise_email(term))
+        return queryset.filter(pk__in=_person_ids(by_email))
     if looks_like_pinyin(term):
         letters = term.replace(" ", "").lower()
         return queryset.filter(Q(name_pinyin__startswith=letters) | Q(name_initials=letters))
     key = name_key(term)
     if term.isascii():
-        return queryset.filter(Exists(Enrollment.objects.filter(person=OuterRef("pk"), student_id=term)))
+        return queryset.filter(pk__in=_person_ids(Enrollment.objects.filter(student_id=term)))
     return queryset.filter(name__startswith=key)
+
+
+def _person_ids(rows: QuerySet) -> QuerySet:
+    return rows.order_by().values("person_id")
 
 
 def contact_rate_list(user) -> QuerySet[ContactRateSnapshot]:

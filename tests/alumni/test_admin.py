@@ -355,6 +355,20 @@ def test_person_college_filter_tampered_value_shows_only_visible_people(
     assert _result_pks(client.get(reverse(CHANGELIST), {"college": other_college.pk})) == {shared.pk}
 
 
+def test_person_college_and_year_filters_match_the_same_degree(client, staff, college, other_college):
+    both_here = PersonFactory()
+    EnrollmentFactory(person=both_here, college=college, graduation_year=2015)
+    split = PersonFactory()
+    EnrollmentFactory(person=split, college=college, graduation_year=2011, enrollment_year=2007)
+    EnrollmentFactory(person=split, college=other_college, graduation_year=2015)
+    client.force_login(staff)
+
+    listed = _result_pks(client.get(reverse(CHANGELIST), {"college": college.pk, "graduation_year": 2015}))
+
+    assert listed == {both_here.pk}
+    assert _result_pks(client.get(reverse(CHANGELIST), {"graduation_year": 2015})) >= {both_here.pk, split.pk}
+
+
 def test_enrollment_inline_college_choices_limited_to_staff_colleges(
     client, college_staff, staff, college, other_college, mine
 ):

@@ -55,7 +55,7 @@ class _ExistsFilter(admin.SimpleListFilter):
         return queryset.filter(self._exists(value)) if value else queryset
 
 
-class CollegeFilter(_ExistsFilter):
+class CollegeFilter(admin.SimpleListFilter):
     title = _("college")
     parameter_name = "college"
 
@@ -66,8 +66,17 @@ class CollegeFilter(_ExistsFilter):
             colleges = colleges.filter(pk__in=scope.college_ids)
         return [(str(c.pk), c.name) for c in colleges]
 
-    def _exists(self, value):
-        return Exists(Enrollment.objects.filter(person=OuterRef("pk"), college_id=value))
+    def queryset(self, request, queryset):
+        value = self.value()
+        if not value:
+            return queryset
+        # With a graduation year chosen too, both must hold for the same degree ("graduated from
+        # this college in 2015"), in one EXISTS; the year filter then steps aside.
+        lookup = {"person": OuterRef("pk"), "college_id": value}
+        year = request.GET.get(GraduationYearFilter.parameter_name, "")
+        if year.isdigit():
+            lookup["graduation_year"] = int(year)
+        return queryset.filter(Exists(Enrollment.objects.filter(**lookup)))
 
 
 class DegreeFilter(_ExistsFilter):
@@ -89,6 +98,11 @@ class GraduationYearFilter(_ExistsFilter):
     def lookups(self, request, model_admin):
         this_year = timezone.localdate().year
         return [(str(year), str(year)) for year in range(this_year, this_year - 60, -1)]
+
+    def queryset(self, request, queryset):
+        if request.GET.get(CollegeFilter.parameter_name):
+            return queryset  # applied together with the college, see CollegeFilter
+        return super().queryset(request, queryset)
 
     def _exists(self, value):
         if not value.isdigit():
