@@ -352,3 +352,131 @@ class ContactRateSnapshot(models.Model):
     @property
     def percent(self) -> float:
         return round(100 * self.rate, 1)
+
+
+# --- Duplicate finder and identity checks ------------------------------------------------
+
+
+class DuplicateScan(TimeStampedModel):
+    """One run of the duplicate finder over every person, with its progress and summary."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Queued")
+        RUNNING = "running", _("Running")
+        DONE = "done", _("Done")
+        FAILED = "failed", _("Failed")
+
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.PENDING)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("requested by"),
+    )
+    max_group_size = models.PositiveIntegerField(
+        _("largest group compared"),
+        help_text=_("People sharing one phone, email or name and birth date beyond this are skipped."),
+    )
+    step = models.CharField(_("current step"), max_length=32, blank=True)
+    progress = models.PositiveSmallIntegerField(_("progress (%)"), default=0)
+    started_at = models.DateTimeField(_("started at"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+    pairs_found = models.PositiveIntegerField(_("pairs found"), default=0)
+    pairs_new = models.PositiveIntegerField(_("new pairs"), default=0)
+    pairs_removed = models.PositiveIntegerField(_("pairs no longer found"), default=0)
+    summary = models.JSONField(_("summary"), default=dict, blank=True)
+    error = models.TextField(_("error"), blank=True)
+
+    class Meta:
+        verbose_name = _("duplicate scan")
+        verbose_name_plural = _("duplicate scans")
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(progress__lte=100), name="alumni_duplicatescan_progress_range"),
+        ]
+        indexes = [models.Index(fields=["status", "-created_at"], name="alumni_dupscan_status_idx")]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.get_status_display()}"
+
+
+class DuplicatePair(TimeStampedModel):
+    """Two records that may be the same human, as found by the duplicate finder.
+
+    ``person_a`` always has the smaller id, so a pair is stored once. A "not the same person"
+    decision stays on the row and later scans never reopen it; merging the two removes the row.
+    """
+
+    class Confidence(models.IntegerChoices):
+        LOW = 1, _("Low")
+        MEDIUM = 2, _("Medium")
+        HIGH = 3, _("High")
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("To review")
+        NOT_SAME = "not_same", _("Not the same person")
+
+    person_a = models.ForeignKey(
+        Person, on_delete=models.CASCADE, related_name="+", db_index=False, verbose_name=_("record A")
+    )
+    person_b = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="+", verbose_name=_("record B"))
+    confidence = models.PositiveSmallIntegerField(_("confidence"), choices=Confidence.choices)
+    evidence = models.JSONField(_("evidence"), default=list, blank=True)
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.PENDING)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("decided by"),
+    )
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("likely duplicate")
+        verbose_name_plural = _("likely duplicates")
+        ordering = ["-confidence", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["person_a", "person_b"], name="alumni_duplicatepair_unique_pair"),
+            models.CheckConstraint(condition=Q(person_a__lt=F("person_b")), name="alumni_duplicatepair_ordered"),
+        ]
+        indexes = [
+            models.Index(fields=["status", "-confidence", "-id"], name="alumni_duppair_queue_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.person_a_id} ~ #{self.person_b_id}"
+
+
+class IdentityCheck(TimeStampedModel):
+    """One identity check (审核校友身份): a list from another office checked against the records.
+
+    The per-row results are kept for a few weeks so staff can download them again, then cleared;
+    the counts and the audit rows stay.
+    """
+
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("checked by")
+    )
+    purpose = models.CharField(_("purpose"), max_length=200)
+    source = models.CharField(_("source"), max_length=200, blank=True)
+    row_count = models.PositiveIntegerField(_("rows"))
+    alumni_count = models.PositiveIntegerField(_("alumni"))
+    ambiguous_count = models.PositiveIntegerField(_("ambiguous"))
+    not_found_count = models.PositiveIntegerField(_("not found"))
+    invalid_count = models.PositiveIntegerField(_("not checkable"), default=0)
+    results = models.JSONField(_("results"), default=list, blank=True)
+    results_cleared_at = models.DateTimeField(_("results cleared at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("identity check")
+        verbose_name_plural = _("identity checks")
+        ordering = ["-created_at", "-id"]
+        permissions = [("check_identity", _("Can check whether people are alumni"))]
+        indexes = [models.Index(fields=["actor", "-created_at"], name="alumni_idcheck_actor_idx")]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.purpose}"

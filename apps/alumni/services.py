@@ -14,6 +14,7 @@ from apps.core.errors import ApplicationError
 from apps.core.locks import advisory_xact_lock
 from apps.core.names import clean_text, mask_id_number, normalise_contact, pinyin_keys
 
+from .duplicates.services import duplicate_pairs_on_merge
 from .models import ContactChannel, ContactRateSnapshot, Employment, Enrollment, Honour, Person, StaffNote
 
 # Values that must never reach the audit log in clear.
@@ -162,6 +163,8 @@ def person_merge(*, keep: Person, other: Person, actor, take_from_other: list[st
         ],
         reason=_("Merged duplicate record #%(id)s") % {"id": other.pk},
     )
+    # The pair of these two is resolved; other's pairs and decisions move to keep.
+    duplicate_pairs_on_merge(keep_id=keep.pk, other_id=other.pk)
     other.delete()
     return keep
 
