@@ -128,6 +128,16 @@ CELERY_BEAT_SCHEDULE = {
         "task": "apps.alumni.tasks.contact_rate_refresh_task",
         "schedule": crontab(hour=2, minute=30),
     },
+    # The duplicate finder over every person (set-based SQL; skipped if a scan is already running).
+    "duplicate-scan-nightly": {
+        "task": "apps.alumni.tasks.duplicate_scan_task",
+        "schedule": crontab(hour=3, minute=15),
+    },
+    # Identity-check results are kept 30 days for download, then cleared (counts and audit stay).
+    "identity-check-results-purge": {
+        "task": "apps.alumni.tasks.identity_check_results_purge_task",
+        "schedule": crontab(hour=4, minute=5),
+    },
 }
 
 # --- Authentication ---------------------------------------------------------------------
@@ -221,6 +231,37 @@ FIELD_ENCRYPTION_KEYS = env.list(
 )
 # Years within which a verified channel still counts as "effective" (有效联系).
 CONTACT_RATE_YEARS = env.int("CONTACT_RATE_YEARS", default=3)
+
+# --- Data services ----------------------------------------------------------------------
+# Exports of up to this many people stream straight to the browser; larger ones run as a job.
+EXPORT_SYNC_MAX_ROWS = env.int("EXPORT_SYNC_MAX_ROWS", default=20_000)
+EXPORT_LINK_HOURS = env.int("EXPORT_LINK_HOURS", default=24)
+DATA_REQUEST_LINK_HOURS = env.int("DATA_REQUEST_LINK_HOURS", default=72)
+DATA_REQUEST_NUMBER_PREFIX = env("DATA_REQUEST_NUMBER_PREFIX", default="SJ")
+# Produced exports and deliveries; never under MEDIA_ROOT, only the download views serve them.
+DATA_FILES_ROOT = env.path("DATA_FILES_ROOT", default=BASE_DIR / "var" / "private")
+CELERY_BEAT_SCHEDULE["data-links-expire"] = {
+    "task": "apps.dataservice.tasks.data_links_expire_task",
+    "schedule": crontab(minute=15),
+}
+
+# --- Imports ---------------------------------------------------------------------------
+# Uploads (admin and API) larger than this are refused before they are read; 0 = no limit.
+IMPORT_MAX_BYTES = env.int("IMPORT_MAX_BYTES", default=100 * 1024 * 1024)
+# The same limit for `manage.py import_alumni` run by an operator on the server; 0 = no limit.
+IMPORT_COMMAND_MAX_BYTES = env.int("IMPORT_COMMAND_MAX_BYTES", default=0)
+# How often (rows) progress is published while a job streams its file.
+IMPORT_PROGRESS_EVERY = env.int("IMPORT_PROGRESS_EVERY", default=5_000)
+# Sample rows kept per kind (creates, updates, flagged, rejected) in a job's preview.
+IMPORT_PREVIEW_SAMPLES = env.int("IMPORT_PREVIEW_SAMPLES", default=50)
+# PostgreSQL: an apply that inserts at least this many people into a table holding fewer rows
+# than that drops and rebuilds the alumni tables' secondary indexes and foreign keys inside its
+# transaction (much faster for first loads; locks the tables until commit). 0 = never.
+IMPORT_BULK_LOAD_MIN_ROWS = env.int("IMPORT_BULK_LOAD_MIN_ROWS", default=100_000)
+# PostgreSQL: plain CSV files of at least IMPORT_PARALLEL_MIN_ROWS rows are parsed by this many
+# forked processes (each normalises every n-th row); 1 = always in the importing process.
+IMPORT_PARSE_WORKERS = env.int("IMPORT_PARSE_WORKERS", default=2)
+IMPORT_PARALLEL_MIN_ROWS = env.int("IMPORT_PARALLEL_MIN_ROWS", default=50_000)
 
 # --- REST API ---------------------------------------------------------------------------
 REST_FRAMEWORK = {

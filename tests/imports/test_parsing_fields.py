@@ -7,7 +7,7 @@ from random import Random
 import pytest
 from django.core.exceptions import ValidationError
 from django.core.validators import EmailValidator
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from apps.imports.parsing import open_roster
 from apps.imports.parsing.normalise import normalise_email
@@ -478,3 +478,12 @@ def test_xlsx_and_csv_give_the_same_values(tmp_path):
     from_xlsx = [p.values for p in open_roster(write_roster_xlsx(tmp_path / "r.xlsx", typed)).rows()]
 
     assert from_csv == from_xlsx
+
+
+def test_row_errors_are_in_chinese_by_default(tmp_path):
+    with translation.override("zh-hans"):
+        parsed = read_column(tmp_path, "出生日期", ["1990-01-01", "2019-13-45"])
+
+    (error,) = field_errors(parsed[1], "birth_date")
+    assert "第 3 行" in error.message
+    assert "出生日期" in error.message
