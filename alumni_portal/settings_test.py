@@ -14,5 +14,8 @@ EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 STORAGES["staticfiles"]["BACKEND"] = "django.contrib.staticfiles.storage.StaticFilesStorage"  # noqa: F405
 MEDIA_ROOT = BASE_DIR / "var" / "test-media"  # noqa: F405
 MFA_REQUIRED_ROLES = []
+# Tasks run in the test process, with or without Redis, so every test behaves the same; the
+# worker tests send through the real broker with the `real_broker` fixture.
+CELERY_TASK_ALWAYS_EAGER = True
 # Tests clear the cache between runs; keep that away from the Redis database Celery uses.
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}

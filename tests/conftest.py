@@ -72,6 +72,21 @@ def alumnus(db):
 
 
 @pytest.fixture
+def real_broker():
+    """Send tasks through the Redis broker for this test (the suite otherwise runs them eagerly)."""
+    from django.conf import settings
+
+    from alumni_portal.celery import app
+
+    if not settings.REDIS_URL:
+        pytest.skip("needs REDIS_URL (a real Redis broker)")
+    previous = app.conf.task_always_eager
+    app.conf.task_always_eager = False
+    yield app
+    app.conf.task_always_eager = previous
+
+
+@pytest.fixture
 def api_client():
     from rest_framework.test import APIClient
 

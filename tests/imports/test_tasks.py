@@ -75,11 +75,10 @@ def _test_database_url() -> str:
 
 
 @pytest.fixture
-def worker_queue(tmp_path):
+def worker_queue(tmp_path, real_broker):
     # The worker runs alumni_portal.settings_test, so both processes share its MEDIA_ROOT.
     if connection.vendor != "postgresql":
         pytest.skip("the worker process needs a database it can share (PostgreSQL)")
-    assert not celery_app.conf.task_always_eager
     queue = f"test-imports-{uuid.uuid4().hex[:12]}"
     log_path = tmp_path / "worker.log"
     env = {
