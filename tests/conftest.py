@@ -87,6 +87,16 @@ def real_broker():
 
 
 @pytest.fixture
+def celery_worker_queue(tmp_path, real_broker):
+    """A solo worker on a private queue; yields (queue, log path)."""
+    from tests.celery_worker import start_worker
+
+    log_path = tmp_path / "worker.log"
+    with start_worker(real_broker, log_path, "test-worker") as queue:
+        yield queue, log_path
+
+
+@pytest.fixture
 def api_client():
     from rest_framework.test import APIClient
 

@@ -1,26 +1,19 @@
 """contact_rate_refresh_task through a real Celery worker on Redis, and run twice in process."""
 
 import os
-import re
-import subprocess
-import time
-import uuid
 from datetime import timedelta
 from pathlib import Path
-from urllib.parse import quote
 
 import pytest
 from django.conf import settings
-from django.db import connection
 from django.utils import timezone
 
-from alumni_portal.celery import app as celery_app
 from apps.alumni.models import ContactChannel, ContactRateSnapshot, Enrollment
 from apps.alumni.tasks import contact_rate_refresh_task
 from tests.alumni.factories import CollegeFactory, ContactChannelFactory, EnrollmentFactory, PersonFactory
+from tests.celery_worker import wait_for_log
 
 WORKER_TIMEOUT = 60
-CELERY = Path(settings.BASE_DIR) / ".venv" / "bin" / "celery"
 REDIS_URL = os.environ.get("REDIS_URL", "")
 
 
@@ -110,78 +103,10 @@ def test_contact_rate_refresh_task_years_argument_widens_window():
 # --- A real worker on Redis ------------------------------------------------------------
 
 
-def _test_database_url() -> str:
-    db = connection.settings_dict
-    user = quote(db.get("USER") or "", safe="")
-    password = quote(str(db.get("PASSWORD") or ""), safe="")
-    auth = f"{user}:{password}@" if password else (f"{user}@" if user else "")
-    host = db.get("HOST") or "127.0.0.1"
-    port = f":{db['PORT']}" if db.get("PORT") else ""
-    return f"postgres://{auth}{host}{port}/{quote(db['NAME'], safe='')}"
-
-
-@pytest.fixture
-def celery_worker_queue(tmp_path, real_broker):
-    """Start a solo worker consuming one private queue; yield (queue, log path); always stop it."""
-    if connection.vendor != "postgresql":
-        pytest.skip("the worker process needs a database it can share (PostgreSQL), not in-memory SQLite")
-    assert celery_app.conf.broker_url == REDIS_URL
-    queue = f"test-worker-{uuid.uuid4().hex[:12]}"
-    log_path = tmp_path / "worker.log"
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "alumni_portal.settings_test",
-        "DATABASE_URL": _test_database_url(),
-        "REDIS_URL": REDIS_URL,
-    }
-    command = [
-        str(CELERY),
-        "-A",
-        "alumni_portal",
-        "worker",
-        "--pool=solo",
-        "--concurrency=1",
-        "-Q",
-        queue,
-        "-n",
-        f"{queue}@%h",
-        "--loglevel=INFO",
-        "--without-gossip",
-        "--without-mingle",
-        "--without-heartbeat",
-    ]
-    with log_path.open("w") as log:
-        worker = subprocess.Popen(command, cwd=settings.BASE_DIR, env=env, stdout=log, stderr=subprocess.STDOUT)
-    try:
-        yield queue, log_path
-    finally:
-        worker.terminate()
-        try:
-            worker.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            worker.kill()
-            worker.wait(timeout=10)
-        _purge(queue)
-
-
-def _purge(queue: str) -> None:
-    with celery_app.connection_for_write() as conn:
-        conn.default_channel.queue_delete(queue)
-
-
 def _wait_for_successes(log_path: Path, count: int) -> list[str]:
     """Block until the worker logged ``count`` successful runs; return their results."""
-    deadline = time.monotonic() + WORKER_TIMEOUT
-    pattern = re.compile(r"contact_rate_refresh_task\[[^\]]+\] succeeded in [\d.]+s: (\d+)")
-    while time.monotonic() < deadline:
-        text = log_path.read_text()
-        if "raised unexpected" in text or "Traceback" in text:
-            pytest.fail(f"worker failed:\n{text}")
-        results = pattern.findall(text)
-        if len(results) >= count:
-            return results
-        time.sleep(0.2)
-    pytest.fail(f"the worker did not finish {count} run(s) within {WORKER_TIMEOUT}s:\n{log_path.read_text()}")
+    pattern = r"contact_rate_refresh_task\[[^\]]+\] succeeded in [\d.]+s: (\d+)"
+    return wait_for_log(log_path, pattern, count, timeout=WORKER_TIMEOUT)
 
 
 @pytest.mark.celery_worker
