@@ -204,7 +204,8 @@ class Enrollment(TimeStampedModel):
         ]
         indexes = [
             models.Index(fields=["person", "college"], name="alumni_enr_person_college_idx"),
-            models.Index(fields=["college", "graduation_year"], name="alumni_enr_college_year_idx"),
+            # person_id makes "graduated from this college in that year" an index-only lookup.
+            models.Index(fields=["college", "graduation_year", "person"], name="alumni_enr_college_year_idx"),
             models.Index(fields=["school_class", "person"], name="alumni_enr_class_person_idx"),
             models.Index(fields=["graduation_year", "person"], name="alumni_enr_year_person_idx"),
             models.Index(fields=["degree_level", "person"], name="alumni_enr_degree_person_idx"),
