@@ -13,6 +13,7 @@ from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import dataclass
 
+from django.core.exceptions import ImproperlyConfigured
 from django.db import DatabaseError, connection, transaction
 from django.db.models import Count
 from django.utils import timezone
@@ -96,7 +97,7 @@ def _dialect() -> dict[str, str]:
     try:
         return _DIALECT[connection.vendor]
     except KeyError as exc:  # pragma: no cover - only the two databases we run on
-        raise NotImplementedError(f"duplicate scan has no SQL for {connection.vendor}") from exc
+        raise ImproperlyConfigured(f"duplicate scan supports PostgreSQL and SQLite, not {connection.vendor}") from exc
 
 
 def _execute(sql: str, params: list | tuple = ()) -> int:
