@@ -115,7 +115,9 @@ class ImportJobAdmin(admin.ModelAdmin):
     # --- URLs -----------------------------------------------------------------------------
     def get_urls(self):
         view = self.admin_site.admin_view
-        upload = csrf_exempt(view(self.upload_entry))
+        # Exempt before admin_view, so neither it nor the CSRF middleware reads the body before the
+        # size guard is installed; upload_entry applies csrf_protect itself afterwards.
+        upload = view(csrf_exempt(self.upload_entry))
         return [
             path("upload/", upload, name="imports_importjob_upload"),
             path("<path:object_id>/mapping/", view(self.mapping_view), name="imports_importjob_mapping"),

@@ -6,6 +6,7 @@ from urllib.parse import quote
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 from openpyxl import load_workbook
@@ -277,3 +278,23 @@ def test_admin_api_token_key_shown_once_and_only_its_hash_stored(client, office_
 def test_admin_api_tokens_not_for_office_staff(client, staff):
     client.force_login(staff)
     assert client.get(reverse("admin:imports_apitoken_add")).status_code == 403
+
+
+def test_admin_upload_works_with_csrf_checks_enforced_as_in_a_browser(
+    staff, colleges, tmp_path, django_capture_on_commit_callbacks
+):
+    # The test client skips CSRF unless asked; a browser's upload must pass the token check
+    # without anything reading the body before the size guard is installed.
+    browser = Client(enforce_csrf_checks=True)
+    browser.force_login(staff)
+    page = browser.get(reverse(UPLOAD))
+    token = page.cookies["csrftoken"].value
+    path = write_roster_xlsx(tmp_path / "roster.xlsx", sample_rows(20, seed=3, native=True))
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = browser.post(reverse(UPLOAD), {"file": uploaded(path), "csrfmiddlewaretoken": token})
+
+    assert response.status_code == 302
+    assert ImportJob.objects.get().rows_total == 20
+    refused = browser.post(reverse(UPLOAD), {"file": uploaded(path)})
+    assert refused.status_code == 403
