@@ -61,7 +61,10 @@ def clean_text(value: str | None) -> str:
     """NFKC (full-width to half-width, ideographic space to space), no invisibles, single spaces."""
     if not value:
         return ""
-    value = unicodedata.normalize("NFKC", str(value)).translate(_INVISIBLE).replace("\x00", "")
+    value = str(value)
+    if value.isascii() and value.isprintable() and "  " not in value and value == value.strip():
+        return value  # the common case (roster phones, emails, IDs): nothing below would change it
+    value = unicodedata.normalize("NFKC", value).translate(_INVISIBLE).replace("\x00", "")
     return _SPACES.sub(" ", value).strip()
 
 
@@ -107,7 +110,9 @@ def looks_like_pinyin(term: str) -> bool:
 
 def normalise_phone(value: str | None) -> str:
     """Digits only, without the +86 / 0086 country prefix: '+86 138-0013-8000' -> '13800138000'."""
-    digits = re.sub(r"\D", "", clean_text(value))
+    digits = clean_text(value)
+    if not digits.isdigit():
+        digits = re.sub(r"\D", "", digits)
     for prefix in ("0086", "86"):
         if digits.startswith(prefix) and len(digits) - len(prefix) == 11:
             return digits[len(prefix) :]

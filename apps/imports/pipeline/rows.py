@@ -137,20 +137,7 @@ class _ContactStandIn:
 
 
 def derive_contact(kind: str, value: str) -> tuple[str, str]:
-    """(value, value_normalised) exactly as ``contact_derive`` computes them, cheaper for plain values.
-
-    Most roster phones and emails arrive as printable ASCII without spaces: for those, cleaning
-    (NFKC, invisibles, spaces) changes nothing, so only the normalisation step itself remains.
-    tests/imports/test_pipeline.py checks this against contact_derive on awkward values.
-    """
-    if value.isascii() and value.isprintable() and " " not in value:
-        if kind == "email":
-            return value, value.lower()
-        if kind in ("mobile", "landline") and value.isdigit():
-            for prefix in ("0086", "86"):
-                if value.startswith(prefix) and len(value) - len(prefix) == 11:
-                    return value, value[len(prefix) :]
-            return value, value
+    """(value, value_normalised) exactly as ``contact_derive`` computes them (it is the one rule)."""
     contact = _ContactStandIn(kind, value)
     contact_derive(contact)
     return contact.value, contact.value_normalised
