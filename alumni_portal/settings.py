@@ -48,6 +48,10 @@ INSTALLED_APPS = [
     "apps.imports",
     "apps.dataservice",
     "apps.reports",
+    "apps.chapters",
+    "apps.notifications",
+    "apps.portal",
+    "apps.matching",
 ]
 
 MIDDLEWARE = [
@@ -221,6 +225,9 @@ FORMS_URLFIELD_ASSUME_HTTPS = True  # Django 6's default, adopted now
 EMAIL_CONFIG = env.email("EMAIL_URL", default="consolemail://")
 vars().update(EMAIL_CONFIG)
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="alumni@example.edu")
+
+# --- SMS ------------------------------------------------------------------------------
+SMS_BACKEND = env("SMS_BACKEND", default="apps.notifications.sms.ConsoleSmsBackend")
 
 # --- Personal data ----------------------------------------------------------------------
 # Fernet key(s) for column encryption of ID-card numbers; the first encrypts, all decrypt,

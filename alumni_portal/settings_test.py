@@ -19,3 +19,5 @@ MFA_REQUIRED_ROLES = []
 CELERY_TASK_ALWAYS_EAGER = True
 # Tests clear the cache between runs; keep that away from the Redis database Celery uses.
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+SMS_BACKEND = "apps.notifications.sms.LocmemSmsBackend"

@@ -25,6 +25,8 @@ urlpatterns = [
     path("api/v1/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/v1/", include("alumni_portal.api_urls")),
     path("data/", include("apps.dataservice.urls")),
+    path("me/claim/", include("apps.accounts.claim.urls")),
+    path("", include("apps.portal.urls")),
     path("", TemplateView.as_view(template_name="home.html"), name="home"),
 ]
 

@@ -1,0 +1,3 @@
+"""REST API v1 endpoints of this app."""
+
+urlpatterns: list = []
