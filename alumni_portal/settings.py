@@ -161,8 +161,15 @@ LOGIN_URL = "account_login"
 LOGIN_REDIRECT_URL = "/"
 PASSWORD_RESET_TIMEOUT = 3600
 
-ACCOUNT_LOGIN_METHODS = {"email"}
-ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
+# Sign in by email or by mobile number (E.164 on User.phone); an account never needs an email.
+ACCOUNT_LOGIN_METHODS = {"email", "phone"}
+# allauth's checks want "email*" next to mandatory verification; the signup form
+# (ACCOUNT_SIGNUP_FORM_CLASS) makes email optional and asks for an email or a mobile number.
+ACCOUNT_SIGNUP_FIELDS = ["email*", "phone", "password1*", "password2*"]
+ACCOUNT_SIGNUP_FORM_CLASS = "apps.accounts.forms.SignupExtraForm"
+ACCOUNT_FORMS = {"login": "apps.accounts.forms.LoginForm"}
+# Sign in with a one-time code sent by SMS (or by email).
+ACCOUNT_LOGIN_BY_CODE_ENABLED = True
 ACCOUNT_USER_MODEL_USERNAME_FIELD = None
 ACCOUNT_EMAIL_VERIFICATION = "mandatory"
 ACCOUNT_UNIQUE_EMAIL = True
@@ -190,11 +197,39 @@ AXES_ENABLE_ACCESS_FAILURE_LOG = False
 AXES_IPWARE_META_PRECEDENCE_ORDER = ["REMOTE_ADDR"]
 # allauth's default failed-login limit also counts per email from any address, which would let
 # a guesser lock staff out from elsewhere and answer before axes can; keep only its per-IP part.
-ACCOUNT_RATE_LIMITS = {"login_failed": "10/m/ip"}
+ACCOUNT_RATE_LIMITS = {
+    "login_failed": "10/m/ip",
+    # Claim my record (pages and API share these counters): starting a claim, entering its code.
+    "claim_start": "5/h/user,10/d/user,10/m/ip,50/d/ip",
+    "claim_confirm": "10/10m/user,30/10m/ip",
+}
 
 STAFF_SESSION_IDLE_SECONDS = env.int("STAFF_SESSION_IDLE_SECONDS", default=30 * 60)
 STAFF_SESSION_MAX_SECONDS = env.int("STAFF_SESSION_MAX_SECONDS", default=8 * 3600)
 SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=14 * 24 * 3600)
+
+# allauth's headless API for the mobile app ("app": X-Session-Token) and browsers, beside the pages.
+INSTALLED_APPS += ["allauth.socialaccount", "allauth.headless"]
+HEADLESS_ONLY = False
+HEADLESS_CLIENTS = ("app", "browser")
+# WeChat sign-in (allauth's weixin provider) is on when the app's credentials are set; the account
+# it creates has no email address.
+WECHAT_APP_ID = env("WECHAT_APP_ID", default="")
+WECHAT_APP_SECRET = env("WECHAT_APP_SECRET", default="")
+SOCIALACCOUNT_ADAPTER = "apps.accounts.adapters.SocialAccountAdapter"
+SOCIALACCOUNT_EMAIL_REQUIRED = False
+SOCIALACCOUNT_PROVIDERS: dict = {}
+if WECHAT_APP_ID and WECHAT_APP_SECRET:
+    INSTALLED_APPS += ["allauth.socialaccount.providers.weixin"]
+    SOCIALACCOUNT_PROVIDERS["weixin"] = {
+        "APPS": [{"client_id": WECHAT_APP_ID, "secret": WECHAT_APP_SECRET}],
+        "SCOPE": ["snsapi_login"],
+    }
+# Claims whose code ran out move to staff review.
+CELERY_BEAT_SCHEDULE["claim-codes-expire"] = {
+    "task": "apps.accounts.tasks.claim_codes_expire_task",
+    "schedule": crontab(minute="*/10"),
+}
 
 # --- Internationalisation ---------------------------------------------------------------
 LANGUAGE_CODE = "zh-hans"
@@ -273,7 +308,11 @@ IMPORT_PARALLEL_MIN_ROWS = env.int("IMPORT_PARALLEL_MIN_ROWS", default=50_000)
 # --- REST API ---------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        # The mobile app signs in through allauth's headless API and sends its X-Session-Token.
+        "allauth.headless.contrib.rest_framework.authentication.XSessionTokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 20,

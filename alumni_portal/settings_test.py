@@ -6,6 +6,9 @@ os.environ.setdefault("DJANGO_DEBUG", "0")
 os.environ.setdefault("DJANGO_SECRET_KEY", "test-secret-key-not-for-production-0123456789abcdef")
 os.environ.setdefault("FIELD_ENCRYPTION_KEYS", "dGVzdC1vbmx5LWZpZWxkLWtleS0wMDAwMDAwMDAwMDA=")
 os.environ.setdefault("DJANGO_SECURE_SSL_REDIRECT", "0")
+# WeChat sign-in is switched on so its flow is tested (the provider's HTTP calls are mocked).
+os.environ.setdefault("WECHAT_APP_ID", "wx-test-app")
+os.environ.setdefault("WECHAT_APP_SECRET", "wx-test-secret")
 
 from .settings import *  # noqa: F403
 

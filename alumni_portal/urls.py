@@ -22,6 +22,7 @@ urlpatterns = [
     path("admin/alumni-tools/", include("apps.alumni.urls")),
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
+    path("_allauth/", include("allauth.headless.urls")),
     path("api/v1/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/v1/", include("alumni_portal.api_urls")),
     path("data/", include("apps.dataservice.urls")),

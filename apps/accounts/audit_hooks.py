@@ -1,6 +1,7 @@
 """Security events (ASVS 16.3): every sign-in, sign-out and failed attempt leaves an audit row."""
 
 from apps.core import audit
+from apps.core.names import mask_phone
 
 
 def _ip(request) -> str | None:
@@ -22,7 +23,9 @@ def on_logged_out(sender, request, user, **kwargs) -> None:
 
 
 def on_login_failed(sender, credentials, request=None, **kwargs) -> None:
-    attempted = credentials.get("email") or credentials.get("username") or ""
+    # A full mobile number is personal data: the log keeps it masked.
+    phone = credentials.get("phone")
+    attempted = mask_phone(phone) if phone else credentials.get("email") or credentials.get("username") or ""
     audit.record(
         actor=None,
         action="auth.login_failed",

@@ -1,7 +1,9 @@
 from django.contrib.auth.models import Group, Permission
 from django.db import transaction
+from django.utils.translation import gettext_lazy as _
 
 from apps.core import audit
+from apps.core.errors import ApplicationError
 from apps.core.scoping import forget_scope
 
 from .models import ADMIN_ROLES, Role, RoleAssignment, User
@@ -28,6 +30,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "alumni.check_identity",
         "core.view_auditevent",
         *_crud("accounts", ["user", "roleassignment"]),
+        *_crud("accounts", ["claimrequest"], ("view", "change")),
         "dataservice.export_people",
         *_crud("dataservice", ["recipient", "datarequest"]),
         "dataservice.approve_datarequest",
@@ -54,6 +57,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         *_crud("dataservice", ["recipient", "datarequest"], ("view", "add", "change")),
         "dataservice.view_provisionrecord",
         "dataservice.view_exportjob",
+        *_crud("accounts", ["claimrequest"], ("view", "change")),
         # Rosters name any college, so imports are the office's: college staff get none of these.
         *_crud("imports", ["importjob"], ("view", "add", "change")),
     ],
@@ -73,6 +77,8 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "dataservice.view_recipient",
         *_crud("dataservice", ["datarequest"], ("view", "add", "change")),
         "dataservice.view_exportjob",
+        # Record claims naming their colleges' people (accounts.selectors.visible_claims).
+        *_crud("accounts", ["claimrequest"], ("view", "change")),
     ],
     Role.CLASS_LIAISON: [
         "alumni.view_person",
@@ -142,3 +148,34 @@ def user_email_mark_verified(*, user: User) -> None:
     from allauth.account.models import EmailAddress
 
     EmailAddress.objects.update_or_create(user=user, email=user.email, defaults={"verified": True, "primary": True})
+
+
+@transaction.atomic
+def claim_link(*, person, user: User, actor, reason: str = ""):
+    """Link ``user``'s account to ``person`` and make them an alumnus (idempotent for the same pair).
+
+    A person already linked to another account is never relinked, and an account holds one person:
+    both raise ApplicationError (codes ``person_linked`` / ``account_linked``). The link is audited.
+    After it, ``hasattr(user, "person")`` is what "verified alumnus" means across the portal.
+    """
+    from apps.alumni.models import Person
+
+    person = Person.objects.select_for_update().get(pk=person.pk)
+    if person.user_id == user.pk:
+        return person
+    if person.user_id is not None:
+        raise ApplicationError(_("This record is already linked to another account."), code="person_linked")
+    if Person.objects.filter(user=user).exists():
+        raise ApplicationError(_("This account is already linked to a record."), code="account_linked")
+    person.user = user
+    person.save(update_fields=["user", "updated_at"])
+    user._state.fields_cache.pop("person", None)  # so hasattr(user, "person") sees the link
+    audit.record(
+        actor=actor,
+        action="person.link_account",
+        target=person,
+        changes=[{"field": "user", "old": None, "new": user.pk}],
+        reason=reason,
+    )
+    role_assign(user=user, role=Role.ALUMNUS, actor=actor)
+    return person
