@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "apps.reports",
     "apps.chapters",
     "apps.notifications",
+    "apps.news",
     "apps.portal",
     "apps.matching",
 ]
@@ -285,6 +286,45 @@ DATA_FILES_ROOT = env.path("DATA_FILES_ROOT", default=BASE_DIR / "var" / "privat
 CELERY_BEAT_SCHEDULE["data-links-expire"] = {
     "task": "apps.dataservice.tasks.data_links_expire_task",
     "schedule": crontab(minute=15),
+}
+
+# --- Communications (apps.notifications, apps.news) -----------------------------------------
+# Outbox mail goes through this SMTP server when set (smtp://host:port, as EMAIL_URL); else EMAIL_URL's.
+NOTIFICATIONS_EMAIL_URL = env("NOTIFICATIONS_EMAIL_URL", default="")
+NOTIFICATIONS_FROM_EMAIL = env("NOTIFICATIONS_FROM_EMAIL", default="")
+# Absolute links in emails (unsubscribe, preferences) start with this.
+NOTIFICATIONS_BASE_URL = env("NOTIFICATIONS_BASE_URL", default="http://127.0.0.1:8000")
+NOTIFICATIONS_MESSAGE_ID_DOMAIN = env("NOTIFICATIONS_MESSAGE_ID_DOMAIN", default="alumni.example.edu")
+# Celery queue of the outbox tasks ("" = the default queue), so mailings never starve imports.
+NOTIFICATIONS_QUEUE = env("NOTIFICATIONS_QUEUE", default="")
+# Messages per second over all workers together (0 = as fast as the workers go).
+NOTIFICATIONS_EMAIL_RATE = env.float("NOTIFICATIONS_EMAIL_RATE", default=100)
+NOTIFICATIONS_SMS_RATE = env.float("NOTIFICATIONS_SMS_RATE", default=20)
+# Parallel senders per kind (email, sms, webhook); each holds one SMTP connection at a time.
+NOTIFICATIONS_SEND_SLOTS = env.int("NOTIFICATIONS_SEND_SLOTS", default=2)
+NOTIFICATIONS_BATCH_SIZE = env.int("NOTIFICATIONS_BATCH_SIZE", default=200)
+# A claimed row not marked sent within this many seconds is claimable again (its worker died).
+NOTIFICATIONS_SEND_LEASE_SECONDS = env.int("NOTIFICATIONS_SEND_LEASE_SECONDS", default=300)
+# One sending task works this long, then hands over to a fresh task (keeps tasks short).
+NOTIFICATIONS_DRAIN_SECONDS = env.int("NOTIFICATIONS_DRAIN_SECONDS", default=60)
+NOTIFICATIONS_MAX_ATTEMPTS = env.int("NOTIFICATIONS_MAX_ATTEMPTS", default=6)
+NOTIFICATIONS_RETRY_BASE_SECONDS = env.int("NOTIFICATIONS_RETRY_BASE_SECONDS", default=60)
+# Person ids per materialisation transaction of a mailing.
+NOTIFICATIONS_MATERIALISE_CHUNK = env.int("NOTIFICATIONS_MATERIALISE_CHUNK", default=20_000)
+# Categories sent only to people who said yes (the others: to everyone who did not say no). [legal]
+NOTIFICATIONS_OPT_IN_CATEGORIES = env.list("NOTIFICATIONS_OPT_IN_CATEGORIES", default=[])
+# Shared secret of the bounce webhook (HMAC-SHA256 of "<timestamp>.<body>"); empty = webhook off.
+NOTIFICATIONS_BOUNCE_WEBHOOK_SECRET = env("NOTIFICATIONS_BOUNCE_WEBHOOK_SECRET", default="")
+NOTIFICATIONS_WEBHOOK_TIMEOUT = env.int("NOTIFICATIONS_WEBHOOK_TIMEOUT", default=10)
+# The HTTP SMS gateway (apps.notifications.sms.HttpGatewaySmsBackend).
+SMS_GATEWAY_URL = env("SMS_GATEWAY_URL", default="")
+SMS_GATEWAY_KEY = env("SMS_GATEWAY_KEY", default="")
+SMS_GATEWAY_SENDER = env("SMS_GATEWAY_SENDER", default="")
+SMS_GATEWAY_TIMEOUT = env.int("SMS_GATEWAY_TIMEOUT", default=10)
+# The relay re-publishes due outbox work and starts scheduled mailings (no long broker ETAs).
+CELERY_BEAT_SCHEDULE["notifications-outbox-relay"] = {
+    "task": "apps.notifications.tasks.outbox_relay_task",
+    "schedule": timedelta(seconds=30),
 }
 
 # --- Imports ---------------------------------------------------------------------------

@@ -27,6 +27,7 @@ urlpatterns = [
     path("api/v1/", include("alumni_portal.api_urls")),
     path("data/", include("apps.dataservice.urls")),
     path("me/claim/", include("apps.accounts.claim.urls")),
+    path("", include("apps.notifications.urls")),
     path("", include("apps.portal.urls")),
     path("", TemplateView.as_view(template_name="home.html"), name="home"),
 ]

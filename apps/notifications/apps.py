@@ -6,3 +6,15 @@ class NotificationsConfig(AppConfig):
     name = "apps.notifications"
     label = "notifications"
     verbose_name = _("Communications")
+
+    def ready(self) -> None:
+        from . import hooks, roles
+        from .filters import register_builtin_kinds
+        from .services.webhooks import register_builtin_events
+        from .templates_registry import register_builtin_templates
+
+        register_builtin_kinds()
+        register_builtin_templates()
+        register_builtin_events()
+        roles.extend_role_permissions()
+        hooks.connect()
