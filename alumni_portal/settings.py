@@ -345,6 +345,14 @@ IMPORT_BULK_LOAD_MIN_ROWS = env.int("IMPORT_BULK_LOAD_MIN_ROWS", default=100_000
 IMPORT_PARSE_WORKERS = env.int("IMPORT_PARSE_WORKERS", default=2)
 IMPORT_PARALLEL_MIN_ROWS = env.int("IMPORT_PARALLEL_MIN_ROWS", default=50_000)
 
+# --- List matching ----------------------------------------------------------------------
+# Names of this university as lists and biographies write them (current and former names,
+# short forms), comma separated; "本校", "我校" and "母校" always count.
+MATCHING_SCHOOL_NAMES = env.list("MATCHING_SCHOOL_NAMES", default=[])
+# Uploaded lists larger than this (bytes) or longer than this (rows) are refused.
+MATCHING_MAX_BYTES = env.int("MATCHING_MAX_BYTES", default=20 * 1024 * 1024)
+MATCHING_MAX_ROWS = env.int("MATCHING_MAX_ROWS", default=20_000)
+
 # --- REST API ---------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
