@@ -7,14 +7,28 @@ DEMO_ALUMNI ?= 2000
 DEMO_SEED ?= 1
 HOST ?= 127.0.0.1:8000
 
-.PHONY: run test install messages migrate demo lint check-deploy makemessages clean
+.PHONY: run test install assets messages migrate demo lint check-deploy makemessages clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PIP) install --quiet --disable-pip-version-check -r requirements-dev.txt
 	touch $@
 
-install: $(VENV)/.installed
+install: $(VENV)/.installed assets
+
+# Front-end libraries from npm (package-lock.json), their dist files copied under var/vendor/,
+# which the settings add to the static files as /static/vendor/. No CDN, nothing vendored in git.
+VENDOR := var/vendor
+assets: $(VENDOR)/.installed
+
+$(VENDOR)/.installed: package.json package-lock.json
+	npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+	rm -rf $(VENDOR) && mkdir -p $(VENDOR)/htmx $(VENDOR)/swagger-ui
+	cp node_modules/htmx.org/dist/htmx.min.js node_modules/htmx.org/LICENSE $(VENDOR)/htmx/
+	cp node_modules/swagger-ui-dist/swagger-ui.css node_modules/swagger-ui-dist/swagger-ui-bundle.js \
+		node_modules/swagger-ui-dist/swagger-ui-standalone-preset.js node_modules/swagger-ui-dist/favicon-32x32.png \
+		node_modules/swagger-ui-dist/LICENSE $(VENDOR)/swagger-ui/
+	touch $@
 
 # Compile .po -> .mo with GNU gettext when present, else with Babel (pure Python).
 messages: install

@@ -364,8 +364,38 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 20,
+    # One error body for every endpoint: {"error": {"code", "message", "fields"}}.
+    "EXCEPTION_HANDLER": "apps.portal.api.exceptions.api_exception_handler",
+    "DEFAULT_THROTTLE_CLASSES": [
+        "rest_framework.throttling.AnonRateThrottle",
+        "rest_framework.throttling.UserRateThrottle",
+    ],
+    # An empty value lifts that limit (load tests); the portal pages share the portal_* rates.
+    "DEFAULT_THROTTLE_RATES": {
+        "anon": env("API_THROTTLE_ANON", default="60/min") or None,
+        "user": env("API_THROTTLE_USER", default="600/min") or None,
+        "portal_directory": env("PORTAL_DIRECTORY_THROTTLE", default="30/min") or None,
+        "portal_card_verify": env("PORTAL_CARD_VERIFY_THROTTLE", default="30/min") or None,
+        "portal_write": env("PORTAL_WRITE_THROTTLE", default="30/min") or None,
+    },
 }
 SPECTACULAR_SETTINGS = {"TITLE": "Alumni Portal API", "VERSION": "1.0.0"}
+
+# --- Portal -------------------------------------------------------------------------------
+# Relayed messages one alumnus may send per hour; email confirmation codes (lifetime in minutes,
+# wrong tries before a code locks, codes per address per hour); days an alumni-card QR stays valid.
+PORTAL_RELAY_PER_HOUR = env.int("PORTAL_RELAY_PER_HOUR", default=10)
+PORTAL_CONFIRM_MINUTES = env.int("PORTAL_CONFIRM_MINUTES", default=10)
+PORTAL_CONFIRM_MAX_ATTEMPTS = 5
+PORTAL_CONFIRM_SENDS_PER_HOUR = 5
+PORTAL_CARD_DAYS = env.int("PORTAL_CARD_DAYS", default=7)
+# Front-end libraries installed by npm (`make assets` copies their dist files here); no CDN.
+VENDOR_STATIC_DIR = BASE_DIR / "var" / "vendor"
+if VENDOR_STATIC_DIR.is_dir():
+    STATICFILES_DIRS.append(("vendor", VENDOR_STATIC_DIR))
+SPECTACULAR_SETTINGS["SWAGGER_UI_DIST"] = f"{STATIC_URL}vendor/swagger-ui"
+SPECTACULAR_SETTINGS["SWAGGER_UI_FAVICON_HREF"] = f"{STATIC_URL}vendor/swagger-ui/favicon-32x32.png"
+SPECTACULAR_SETTINGS["REDOC_DIST"] = f"{STATIC_URL}vendor/redoc"
 
 # --- Security headers -------------------------------------------------------------------
 X_FRAME_OPTIONS = "DENY"

@@ -2,10 +2,11 @@ from django.conf import settings
 from django.conf.urls.static import static
 from django.contrib import admin
 from django.urls import include, path
-from django.views.generic import RedirectView, TemplateView
+from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView
 
 from apps.accounts.views import admin_login_redirect
+from apps.portal.views import HomeView
 
 admin.site.site_header = admin.site.site_title = "Alumni Portal"
 
@@ -29,7 +30,7 @@ urlpatterns = [
     path("me/claim/", include("apps.accounts.claim.urls")),
     path("", include("apps.notifications.urls")),
     path("", include("apps.portal.urls")),
-    path("", TemplateView.as_view(template_name="home.html"), name="home"),
+    path("", HomeView.as_view(), name="home"),
 ]
 
 if settings.DEBUG:
