@@ -171,6 +171,9 @@ ACCOUNT_SIGNUP_FORM_CLASS = "apps.accounts.forms.SignupExtraForm"
 ACCOUNT_FORMS = {"login": "apps.accounts.forms.LoginForm"}
 # Sign in with a one-time code sent by SMS (or by email).
 ACCOUNT_LOGIN_BY_CODE_ENABLED = True
+# Six digits, as people expect from an SMS code (attempts per code and requests are rate limited).
+ACCOUNT_LOGIN_BY_CODE_FORMAT = {"numeric": True, "length": 6, "dashed": False}
+ACCOUNT_PHONE_VERIFICATION_CODE_FORMAT = {"numeric": True, "length": 6, "dashed": False}
 ACCOUNT_USER_MODEL_USERNAME_FIELD = None
 ACCOUNT_EMAIL_VERIFICATION = "mandatory"
 ACCOUNT_UNIQUE_EMAIL = True

@@ -67,7 +67,8 @@ def test_headless_app_signup_with_mobile_only_verifies_by_sms(sms_outbox):
 
     assert response.status_code == 200, response.json()
     user = User.objects.get(phone="+8613800138000")
-    assert user.email is None and user.phone_verified
+    assert user.email is None
+    assert user.phone_verified
     assert response.json()["meta"]["is_authenticated"] is True
 
 

@@ -124,7 +124,8 @@ def test_wechat_provider_is_switched_on_by_settings_only(app_id, enabled):
     }
     script = (
         "import django; django.setup(); from django.conf import settings; "
-        "print('allauth.socialaccount.providers.weixin' in settings.INSTALLED_APPS, bool(settings.SOCIALACCOUNT_PROVIDERS))"
+        "print('allauth.socialaccount.providers.weixin' in settings.INSTALLED_APPS, "
+        "bool(settings.SOCIALACCOUNT_PROVIDERS))"
     )
     result = subprocess.run(
         [sys.executable, "-c", script], cwd=settings.BASE_DIR, env=env, capture_output=True, text=True, check=False

@@ -113,7 +113,7 @@ def test_claim_start_match_sends_code_by_sms_and_stores_only_its_hash(django_cap
 
     assert claim.status == Status.PENDING_CODE
     assert claim.outcome == Outcome.MATCHED
-    [(number, text)] = sms_outbox
+    [(number, _text)] = sms_outbox
     assert number == "13900139000"
     code = _sent_code(sms_outbox)
     assert claim.channel == "139****9000"
@@ -212,7 +212,8 @@ def test_claim_confirm_right_code_links_account_as_alumnus(django_capture_on_com
     person.refresh_from_db()
     claim.refresh_from_db()
     assert person.user == user
-    assert claim.status == Status.APPROVED and claim.code_hash == ""
+    assert claim.status == Status.APPROVED
+    assert claim.code_hash == ""
     assert RoleAssignment.objects.filter(user=user, role=Role.ALUMNUS).exists()
     assert user_is_verified_alumnus(type(user).objects.get(pk=user.pk))
     link = AuditEvent.objects.get(action="person.link_account", target_id=str(person.pk))
