@@ -90,21 +90,21 @@ class Person(TimeStampedModel):
         FEMALE = "F", _("Female")
         UNKNOWN = "", _("Unknown")
 
-    name = models.CharField(_("name"), max_length=100, db_index=True)
+    name = models.CharField(_("name"), max_length=100)
     former_names = models.CharField(
         _("former names"), max_length=200, blank=True, help_text=_("Separate several with commas.")
     )
-    name_pinyin = models.CharField(_("pinyin"), max_length=120, blank=True, editable=False, db_index=True)
-    name_initials = models.CharField(_("pinyin initials"), max_length=40, blank=True, editable=False, db_index=True)
+    name_pinyin = models.CharField(_("pinyin"), max_length=120, blank=True, editable=False)
+    name_initials = models.CharField(_("pinyin initials"), max_length=40, blank=True, editable=False)
     gender = models.CharField(_("gender"), max_length=1, choices=Gender.choices, blank=True)
     birth_date = models.DateField(_("birth date"), null=True, blank=True)
     hometown_province = models.CharField(_("hometown province"), max_length=32, blank=True)
     hometown_city = models.CharField(_("hometown city"), max_length=64, blank=True)
     country = models.CharField(_("country or region"), max_length=64, blank=True, default="中国")
-    province = models.CharField(_("province"), max_length=32, blank=True, db_index=True)
+    province = models.CharField(_("province"), max_length=32, blank=True)
     city = models.CharField(_("city"), max_length=64, blank=True)
     id_number = EncryptedTextField(_("ID-card number"), blank=True)
-    id_number_hash = models.CharField(max_length=64, blank=True, editable=False, db_index=True)
+    id_number_hash = models.CharField(max_length=64, blank=True, editable=False)
     photo = models.ImageField(_("photo"), upload_to="photos/%Y/", blank=True)
     is_deceased = models.BooleanField(_("deceased"), default=False)
     user = models.OneToOneField(
@@ -135,8 +135,17 @@ class Person(TimeStampedModel):
             ("merge_person", _("Can merge duplicate alumni records")),
             ("view_id_number", _("Can see full ID-card numbers")),
         ]
+        # One index per lookup: the pattern-ops indexes serve both equality and prefix (LIKE 'x%')
+        # searches under any collation, so the plain twin Django would add for db_index is not kept.
         indexes = [
             models.Index(fields=["name", "birth_date"], name="alumni_person_name_birth_idx"),
+            models.Index(fields=["name"], opclasses=["varchar_pattern_ops"], name="alumni_person_name_prefix_idx"),
+            models.Index(fields=["name_pinyin"], opclasses=["varchar_pattern_ops"], name="alumni_person_pinyin_idx"),
+            models.Index(
+                fields=["name_initials"], opclasses=["varchar_pattern_ops"], name="alumni_person_initials_idx"
+            ),
+            models.Index(fields=["province"], name="alumni_person_province_idx"),
+            models.Index(fields=["id_number_hash"], condition=~Q(id_number_hash=""), name="alumni_person_id_hash_idx"),
         ]
 
     def __str__(self) -> str:
@@ -163,11 +172,14 @@ class Enrollment(TimeStampedModel):
         COMPLETED = "completed", _("Completed without degree")
         WITHDRAWN = "withdrawn", _("Withdrawn")
 
-    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="enrollments", verbose_name=_("alumnus"))
+    # The person, college and class foreign keys are served by the composite indexes below.
+    person = models.ForeignKey(
+        Person, on_delete=models.CASCADE, related_name="enrollments", verbose_name=_("alumnus"), db_index=False
+    )
     student_id = models.CharField(_("student ID"), max_length=32, unique=True)
     degree_level = models.CharField(_("degree level"), max_length=16, choices=DegreeLevel.choices)
     college = models.ForeignKey(
-        College, on_delete=models.PROTECT, related_name="enrollments", verbose_name=_("college")
+        College, on_delete=models.PROTECT, related_name="enrollments", verbose_name=_("college"), db_index=False
     )
     major = models.ForeignKey(Major, on_delete=models.PROTECT, null=True, blank=True, verbose_name=_("major"))
     school_class = models.ForeignKey(
@@ -177,6 +189,7 @@ class Enrollment(TimeStampedModel):
         blank=True,
         related_name="enrollments",
         verbose_name=pgettext_lazy("school class", "class"),
+        db_index=False,
     )
     enrollment_year = models.PositiveSmallIntegerField(
         _("enrolment year"), null=True, blank=True, validators=YEAR_VALIDATORS
@@ -229,7 +242,10 @@ class ContactChannel(TimeStampedModel):
         BOUNCED = "bounced", _("Bounced")
         OBSOLETE = "obsolete", _("Obsolete")
 
-    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="contacts", verbose_name=_("alumnus"))
+    # Served by the (person, kind, value) unique constraint.
+    person = models.ForeignKey(
+        Person, on_delete=models.CASCADE, related_name="contacts", verbose_name=_("alumnus"), db_index=False
+    )
     kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
     value = models.CharField(_("value"), max_length=255)
     value_normalised = models.CharField(max_length=255, editable=False, blank=True)

@@ -92,16 +92,25 @@ def pinyin_keys(name: str) -> tuple[str, str]:
     if not key:
         return "", ""
     surname = next((s for s in _COMPOUND_SURNAMES if key.startswith(s)), key[0])
-    syllables: list[str] = []
-    if surname in _SURNAME_READINGS and len(surname) == 1:
-        syllables.append(_SURNAME_READINGS[surname])
-        rest = key[1:]
-    else:
-        rest = key
-    syllables.extend(lazy_pinyin(rest, style=Style.NORMAL, errors="default"))
-    syllables = [_NON_LETTERS.sub("", s.lower()) for s in syllables]
-    syllables = [s for s in syllables if s]
+    # The surname and the given name are read separately: a surname never forms a word with the
+    # given name, and given names repeat far more than full names, so their cache is what hits.
+    syllables = _surname_syllables(surname) + _syllables(key[len(surname) :])
     return "".join(syllables)[:120], "".join(s[0] for s in syllables)[:40]
+
+
+@lru_cache(maxsize=4096)
+def _surname_syllables(surname: str) -> tuple[str, ...]:
+    if len(surname) == 1 and surname in _SURNAME_READINGS:
+        return (_SURNAME_READINGS[surname],)
+    return _syllables(surname)
+
+
+@lru_cache(maxsize=65536)
+def _syllables(text: str) -> tuple[str, ...]:
+    if not text:
+        return ()
+    syllables = (_NON_LETTERS.sub("", s.lower()) for s in lazy_pinyin(text, style=Style.NORMAL, errors="default"))
+    return tuple(s for s in syllables if s)
 
 
 def looks_like_pinyin(term: str) -> bool:

@@ -208,8 +208,8 @@ def _id_number_rule(cap: int) -> dict | None:
         INSERT INTO tmp_dup_signal (a, b, rule, detail)
         SELECT p1.id, p2.id, 'id_number', ''
         FROM ({groups} HAVING COUNT(*) BETWEEN 2 AND %s) g
-        JOIN {P} p1 ON p1.id_number_hash = g.k
-        JOIN {P} p2 ON p2.id_number_hash = g.k AND p2.id > p1.id
+        JOIN {P} p1 ON p1.id_number_hash = g.k AND p1.id_number_hash <> ''
+        JOIN {P} p2 ON p2.id_number_hash = g.k AND p2.id_number_hash <> '' AND p2.id > p1.id
         """,
         [cap],
     )

@@ -853,7 +853,7 @@ class PostgresBackend:
                 logger.warning("import: alumni tables busy, loading without an index rebuild", exc_info=True)
                 return None
             cursor.execute("RELEASE SAVEPOINT import_bulk_load")
-            cursor.execute("SET LOCAL maintenance_work_mem = '256MB'")
+            cursor.execute("SET LOCAL maintenance_work_mem = '512MB'")
         return {"indexes": indexes, "foreign_keys": foreign_keys}
 
     def _rebuild_indexes(self, dropped: dict) -> None:
