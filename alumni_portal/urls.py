@@ -12,6 +12,8 @@ admin.site.site_header = admin.site.site_title = "Alumni Portal"
 
 urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
+    # Browsers ask for /favicon.ico whatever the page says.
+    path("favicon.ico", RedirectView.as_view(url=f"{settings.STATIC_URL}core/favicon.svg", permanent=True)),
     # Staff sign in through allauth, so rate limits, lockout and the TOTP step apply to the admin too.
     path("admin/login/", admin_login_redirect, name="admin-login-redirect"),
     path(
