@@ -352,6 +352,7 @@ def import_job_apply(*, job_id: int) -> str:
             **_counts_fields(outcome),
         )
         _audit_apply(job, outcome, actor)
+        _notify_finished(job, outcome, actor)
 
     try:
         with transaction.atomic():
@@ -388,6 +389,24 @@ def import_job_apply(*, job_id: int) -> str:
     outcome.close()
     live_progress.clear(job_id)
     return "done"
+
+
+def _notify_finished(job: ImportJob, outcome: Outcome, actor) -> None:
+    """Tell whoever applied the import that it is done (outbox row in the apply transaction)."""
+    if actor is None:
+        return
+    from django.urls import reverse
+
+    from apps.notifications.rendering import absolute_url
+    from apps.notifications.services import notify
+
+    notify(
+        actor,
+        "imports.job_finished",
+        {"job": job.pk, "name": job.original_name, **outcome.counts},
+        url=absolute_url(reverse("admin:imports_importjob_change", args=[job.pk])),
+        dedupe_key=f"imports.job_finished:{job.pk}",
+    )
 
 
 def _audit_apply(job: ImportJob, outcome: Outcome, actor) -> None:

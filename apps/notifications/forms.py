@@ -43,9 +43,21 @@ class MessageTestForm(forms.Form):
         help_text=_("Up to five email addresses or mobile numbers, separated by commas."),
         max_length=500,
         required=False,
+        # The fields sit inside the admin change form but belong to the separate test form.
+        widget=forms.TextInput(attrs={"form": "message-test", "size": 60}),
     )
-    language = forms.ChoiceField(label=_("Version"), choices=ContactPreference.Language.choices)
+    language = forms.ChoiceField(
+        label=_("Version"),
+        choices=ContactPreference.Language.choices,
+        widget=forms.Select(attrs={"form": "message-test"}),
+    )
 
 
 class MessageScheduleForm(forms.Form):
-    when = forms.SplitDateTimeField(label=_("Send at"))
+    when = forms.SplitDateTimeField(
+        label=_("Send at"),
+        widget=forms.SplitDateTimeWidget(
+            date_attrs={"form": "message-schedule", "type": "date"},
+            time_attrs={"form": "message-schedule", "type": "time"},
+        ),
+    )

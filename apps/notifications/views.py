@@ -5,7 +5,6 @@ from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core import signing
 from django.http import Http404
 from django.shortcuts import redirect, render
-from django.utils import timezone
 from django.utils.decorators import method_decorator
 from django.utils.translation import gettext as _
 from django.views import View
@@ -19,6 +18,7 @@ from .models import Category, Channel, ConsentEvent, ContactPreference
 from .rendering import unsubscribe_token_read
 from .selectors import notification_list
 from .services import consent_set, consent_state, language_set
+from .services.notify import notifications_mark_read
 
 
 def unsubscribe_statement(category_label, channel_label) -> str:
@@ -133,7 +133,5 @@ class NotificationListView(LoginRequiredMixin, ListView):
         return notification_list(self.request.user)
 
     def post(self, request):
-        from .models import Notification
-
-        Notification.objects.filter(user=request.user, read_at__isnull=True).update(read_at=timezone.now())
+        notifications_mark_read(user=request.user)
         return redirect("notifications:notification-list")

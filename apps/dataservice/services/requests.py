@@ -217,7 +217,26 @@ def datarequest_approve(
         reason=request.decision_note,
     )
     _queue_production(request)
+    _notify_approved(request, actor)
     return request
+
+
+def _notify_approved(request: DataRequest, actor) -> None:
+    """Tell the requester (outbox row and portal notice in the approval transaction)."""
+    from django.urls import reverse
+
+    from apps.notifications.rendering import absolute_url
+    from apps.notifications.services import notify
+
+    if request.created_by_id is None:
+        return
+    notify(
+        request.created_by,
+        "dataservice.request_approved",
+        {"number": request.number, "approver": str(actor)},
+        url=absolute_url(reverse("admin:dataservice_datarequest_change", args=[request.pk])),
+        dedupe_key=f"dataservice.request_approved:{request.pk}",
+    )
 
 
 def _queue_production(request: DataRequest) -> None:

@@ -297,7 +297,7 @@ def _insert_postgresql(message: Message, recipients) -> int:
     columns = ", ".join(f'"{c}"' for c in _INSERT_COLUMNS)
     insert = (
         f'INSERT INTO "{table}" ({columns}) '  # noqa: S608 - identifiers are ours; values are parameters
-        "SELECT %s, %s, %s, %s, %s, sub.pid, sub.uid, sub.ch_id, sub.ch_addr, sub.lang, "
+        "SELECT %s, %s, %s, %s, %s, sub.pid, sub.uid, CAST(sub.ch_id AS bigint), sub.ch_addr, sub.lang, "
         "'', '', '', '{}'::jsonb, 0, %s, '', '', %s "
         f"FROM ({sql}) sub ON CONFLICT DO NOTHING"
     )

@@ -148,3 +148,11 @@ def notify(
     for kind in kinds:
         outbox_kick(kind)
     return created
+
+
+def notifications_mark_read(*, user, ids=None) -> int:
+    """Mark the user's notifications read (all, or the given ids of their own); returns how many."""
+    rows = Notification.objects.filter(user=user, read_at__isnull=True)
+    if ids:
+        rows = rows.filter(pk__in=ids)
+    return rows.update(read_at=timezone.now())

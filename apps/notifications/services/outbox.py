@@ -36,6 +36,7 @@ from django.conf import settings
 from django.core.mail import get_connection
 from django.db import connection, transaction
 from django.db.models import F
+from django.db.models.functions import Least
 from django.utils import timezone
 
 from ..models import OutboxItem
@@ -304,13 +305,13 @@ def outbox_drain(*, kind: str, slot: int = 0, seconds: float | None = None) -> s
 
 
 def _record_progress(result: BatchResult) -> None:
+    from ..models import Message
     from .messages import message_finish_if_complete
 
     for message_id, (sent, failed, skipped) in result.per_message.items():
-        from ..models import Message
-
-        Message.objects.filter(pk=message_id).update(
-            sent_count=F("sent_count") + sent,
+        # Running figures for the progress bar; the exact ones are counted from the rows when done.
+        Message.objects.filter(pk=message_id, status=Message.Status.SENDING).update(
+            sent_count=Least(F("sent_count") + sent, F("recipients_count")),
             failed_count=F("failed_count") + failed,
             skipped_count=F("skipped_count") + skipped,
         )

@@ -1,0 +1,51 @@
+"""The bounce webhook's credential: an HMAC-SHA256 of "<timestamp>.<raw body>" under a shared secret."""
+
+import hashlib
+import hmac
+import time
+
+from django.conf import settings
+from rest_framework.authentication import BaseAuthentication
+from rest_framework.exceptions import AuthenticationFailed
+
+MAX_SKEW_SECONDS = 300
+
+
+class BounceProvider:
+    """The mail provider calling the bounce webhook (not a user)."""
+
+    is_authenticated = True
+    is_active = True
+    pk = None
+
+    def __str__(self) -> str:
+        return "bounce-webhook"
+
+
+def bounce_signature(secret: str, timestamp: str, body: bytes) -> str:
+    return "sha256=" + hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
+
+
+class BounceWebhookAuthentication(BaseAuthentication):
+    """Headers ``X-Bounce-Timestamp`` (unix seconds, within 5 minutes) and ``X-Bounce-Signature``."""
+
+    def authenticate(self, request):
+        secret = settings.NOTIFICATIONS_BOUNCE_WEBHOOK_SECRET
+        if not secret:
+            raise AuthenticationFailed("the bounce webhook is not configured")
+        timestamp = request.headers.get("X-Bounce-Timestamp", "")
+        signature = request.headers.get("X-Bounce-Signature", "")
+        if not timestamp or not signature:
+            return None
+        try:
+            skew = abs(time.time() - int(timestamp))
+        except ValueError:
+            raise AuthenticationFailed("bad timestamp") from None
+        if skew > MAX_SKEW_SECONDS:
+            raise AuthenticationFailed("stale timestamp")
+        if not hmac.compare_digest(bounce_signature(secret, timestamp, request.body), signature):
+            raise AuthenticationFailed("bad signature")
+        return BounceProvider(), None
+
+    def authenticate_header(self, request):
+        return "HMAC-SHA256"
