@@ -250,3 +250,16 @@ def test_login_failure_with_mobile_is_audited_masked(client):
 def test_user_str_masks_phone():
     user = PhoneUserFactory(phone="+8613800138000")
     assert str(user) == "138****8000"
+
+
+def test_signup_with_email_and_mobile_verifies_the_mobile_and_still_checks_the_email(client, sms_outbox):
+    response = _signup(client, email="both@example.edu", phone="13800138000")
+    assert response["Location"] == reverse("account_verify_phone")
+    [(_number, text)] = sms_outbox
+    response = client.post(reverse("account_verify_phone"), {"code": _code(text)}, REMOTE_ADDR=IP)
+    user = User.objects.get(email="both@example.edu")
+    # A verified mobile number is enough to sign in; the email address is confirmed by its link later.
+    assert response.status_code == 302
+    assert _signed_in_user_id(client) == str(user.pk)
+    assert not EmailAddress.objects.get(user=user).verified
+    assert [message.to for message in mail.outbox] == [["both@example.edu"]]
