@@ -39,9 +39,9 @@ def unnamed_links(item: NewsItem) -> QuerySet[NewsPerson]:
 def news_yearly_report(year: int) -> dict:
     """The year's figures for the annual report: items by kind, honoured alumni, reach per channel."""
     items = published_news().filter(published_at__year=year)
-    by_kind = dict(items.values_list("kind").annotate(n=Count("pk")).values_list("kind", "n"))
+    by_kind = dict(items.order_by().values_list("kind").annotate(n=Count("pk")).values_list("kind", "n"))
     honoured = (
-        NewsPerson.objects.filter(news__in=items)
+        NewsPerson.objects.filter(news__in=items.order_by().values("pk"))
         .filter(Q(news__kind=NewsItem.Kind.ACHIEVEMENT) | ~Q(achievement=""))
         .values("person_id")
         .distinct()
