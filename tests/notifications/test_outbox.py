@@ -147,3 +147,28 @@ def test_tasks_are_configured_for_redelivery():
     for task in (outbox_drain_task, message_materialise_task):
         assert task.acks_late is True
         assert task.reject_on_worker_lost is True
+
+
+def test_outbox_email_is_standard_mime_that_mail_clients_decode():
+    from email import message_from_bytes, policy
+
+    from apps.notifications.rendering import build_email
+
+    subject = "张伟校友：诚邀您参加母校一百二十周年校庆暨第十三届校友代表大会"
+    email = build_email(
+        outbox_id=42,
+        to="zhangwei@example.com",
+        subject=subject,
+        text="亲爱的张伟：\n欢迎回家。" * 20,
+        html="<p>亲爱的张伟</p>",
+        unsubscribe="https://alumni.example.edu/unsubscribe/abc/",
+    )
+    raw = email.message().as_bytes(linesep="\r\n")
+    assert all(len(line) <= 998 for line in raw.split(b"\r\n"))
+    parsed = message_from_bytes(raw, policy=policy.default)
+    assert parsed["Subject"] == subject
+    assert parsed["To"] == "zhangwei@example.com"
+    assert parsed["Message-ID"] == "<outbox-42@alumni.example.edu>"
+    assert parsed["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert parsed.get_body(("plain",)).get_content() == "亲爱的张伟：\n欢迎回家。" * 20
+    assert parsed.get_body(("html",)).get_content() == "<p>亲爱的张伟</p>"

@@ -184,6 +184,24 @@ class BatchResult:
             self.per_message[row.message_id][index] += 1
 
 
+_MARK_SENT_SQL = (
+    f"UPDATE {OutboxItem._meta.db_table} SET status = %s, sent_at = %s, provider_id = %s "  # noqa: S608 - our table
+    "WHERE id = %s AND status = %s AND claim_token = %s"
+)
+
+
+def _mark_sent(row_id: int, token: uuid.UUID, provider_id: str) -> bool:
+    """The hot path of a mailing: one prepared UPDATE per row (the ORM's compile cost was half of it)."""
+    if connection.vendor != "postgresql":
+        return _mark(row_id, token, status=Status.SENT, sent_at=timezone.now(), provider_id=provider_id)
+    with connection.cursor() as cursor:
+        cursor.execute(_MARK_SENT_SQL, [Status.SENT, timezone.now(), provider_id, row_id, Status.SENDING, token])
+        updated = cursor.rowcount
+    if not updated:
+        logger.warning("outbox row %s: claim lost before its outcome was recorded", row_id)
+    return bool(updated)
+
+
 class RowOutcome:
     """What a sender reports per row; the batch loop records it."""
 
@@ -191,7 +209,7 @@ class RowOutcome:
         self.batch = batch
 
     def sent(self, row: OutboxItem, provider_id: str = "") -> None:
-        if _mark(row.pk, self.batch.token, status=Status.SENT, sent_at=timezone.now(), provider_id=provider_id[:100]):
+        if _mark_sent(row.pk, self.batch.token, provider_id[:100]):
             self.batch.result.count(row, "sent")
 
     def skipped(self, row: OutboxItem, reason: str) -> None:

@@ -133,14 +133,14 @@ def _transactional_footer(language: str, cache: dict) -> rendering.Footer:
     return cache[language]
 
 
-def _compose_email(row: OutboxItem, mailings, values, footers, connection):
-    """The finished EmailMultiAlternatives of one row."""
+def _compose_email(row: OutboxItem, mailings, values, footers, connection, links: rendering.Links):
+    """The finished email of one row."""
     if row.message_id:
         mailing = mailings[row.message_id]
         subject, text, html = mailing.texts(row.language)
-        unsubscribe = rendering.unsubscribe_url(person_id=row.person_id, category=row.category)
+        unsubscribe = links.unsubscribe(person_id=row.person_id, category=row.category)
         fill = {**values.get(row.person_id, PersonValues()).as_dict(), "unsubscribe_url": unsubscribe}
-        fill["preferences_url"] = rendering.preferences_url()
+        fill["preferences_url"] = links.preferences
         footer = mailing.footer(row.language)
         body = rendering.fill(text, fill) + rendering.fill(footer.text, fill)
         html_body = rendering.fill(html, fill, html=True) + rendering.fill(footer.html, fill, html=True) if html else ""
@@ -173,6 +173,7 @@ def send_email_batch(batch: Batch) -> None:
     mailings = _mailings(batch.rows)
     values = person_values({row.person_id for row in batch.rows if row.message_id})
     footers: dict[str, rendering.Footer] = {}
+    links = rendering.Links()
     outcome = batch.outcome
     todo = list(batch.rows)
     connection = mail_connection()
@@ -198,7 +199,7 @@ def send_email_batch(batch: Batch) -> None:
                 continue
             batch.pacer.wait()
             try:
-                email = _compose_email(row, mailings, values, footers, connection)
+                email = _compose_email(row, mailings, values, footers, connection, links)
                 connection.send_messages([email])
             except smtplib.SMTPRecipientsRefused as exc:
                 permanent = _permanent_refusal(exc)
