@@ -22,11 +22,22 @@ from dataclasses import dataclass, field
 from apps.core.names import pinyin_keys
 
 from .parsing import ListRow
-from .scoring import KEEP_MIN_SCORE, MAX_CANDIDATES, PersonFacts, RowContext, Scored, band_of, rank, score
-from .selectors import catalogue_load, employer_alumni, former_name_index, person_facts
+from .scoring import (
+    BIRTH_WINDOW,
+    KEEP_MIN_SCORE,
+    MAX_CANDIDATES,
+    PersonFacts,
+    RowContext,
+    Scored,
+    Statistics,
+    band_of,
+    chance_agreement,
+    rank,
+    score,
+)
+from .selectors import catalogue_load, employer_alumni, former_name_index, person_facts, population
 
 CHUNK_ROWS = 500
-BIRTH_WINDOW = 3
 
 
 @dataclass
@@ -78,6 +89,7 @@ def match_list_rows(
     decided = decided or {}
     catalogue = catalogue_load()
     formers = former_name_index(user)
+    statistics = Statistics(population=population())
     results: list[RowResult] = []
     for chunk in _chunks(rows, chunk_rows):
         fingerprints = {id(row): row.fingerprint for row in chunk}
@@ -121,11 +133,8 @@ def match_list_rows(
                 if person.pinyin in pinyins or person.pinyin in homophones:
                     by_pinyin[person.pinyin].append(person)
 
-        employers = (
-            employer_alumni({text for p in people.values() for text, _key in p.employers})
-            if any(row.organisation for row in chunk)
-            else {}
-        )
+        if any(row.organisation for row in chunk):
+            statistics.employer_alumni = employer_alumni({text for p in people.values() for text, _key in p.employers})
         for row in chunk:
             fingerprint = fingerprints[id(row)]
             pool: dict[int, PersonFacts] = {}
@@ -147,9 +156,16 @@ def match_list_rows(
             pool.update((i, people[i]) for i in must_keep)
 
             context = RowContext.of(row, catalogue)
-            ranked = rank([score(context, person, catalogue, employers) for person in pool.values()])
+            context.namesakes = len(pool)
+            ranked = rank([score(context, person, catalogue, statistics) for person in pool.values()])
             band = band_of(ranked)
             kept = [s for s in ranked[:MAX_CANDIDATES] if s.score >= KEEP_MIN_SCORE]
+            for scored in kept:
+                scored.evidence["chance"] = {
+                    "namesakes": len(ranked),
+                    "expected_agreeing": round(chance_agreement(scored, len(ranked)), 6),
+                    "points": 0,
+                }
             kept_ids = {s.person.id for s in kept}
             kept.extend(s for s in ranked if s.person.id in must_keep and s.person.id not in kept_ids)
             results.append(RowResult(row=row, fingerprint=fingerprint, band=band, candidates=kept))

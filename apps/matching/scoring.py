@@ -4,7 +4,10 @@ A candidate's score is the sum of its features' points (``POINTS``); nothing els
 Features compare the list row with the person's record:
 
 - name: the same name (after traditional → simplified), a former name, or the same pinyin only;
-- birth year: equal, one year apart, two apart (no points), or three and more (a contradiction);
+- birth year: equal, one year apart, two apart (no points, but a disagreement: never "high"), or
+  three and more (a contradiction);
+  and the month when both give it and the years agree (one namesake in twelve shares it; two
+  and more months apart is a disagreement);
 - gender: equal, or different (a contradiction);
 - years: graduation or enrolment years the row gives for our school (or without a school) against
   the person's enrolments;
@@ -14,7 +17,8 @@ Features compare the list row with the person's record:
 - employer: the row's organisation against every employer on record (rapidfuzz, abbreviations),
   worth less where many alumni work;
 - honour: the person already has an honour of the row's kind;
-- school: the row says the person studied here (a few points), or only elsewhere (minus).
+- school: the row says the person studied here (a few points), or only elsewhere (minus, and a
+  disagreement: such a row is never "high").
 
 The band rules (``band_of``) are separate and stated once: a name alone is never "high".
 """
@@ -35,6 +39,8 @@ POINTS = {
     "birth_one_off": 18,
     "birth_two_off": 0,
     "birth_far": -40,
+    "birth_month_same": 12,
+    "birth_month_differs": -10,
     "gender_same": 5,
     "gender_differs": -30,
     "graduation_same": 20,
@@ -44,6 +50,7 @@ POINTS = {
     "year_same": 12,
     "year_one_off": 6,
     "years_differ": -10,
+    "second_degree": 10,
     "stage_impossible": -25,
     "honour_before_study": -15,
     "major_same": 20,
@@ -57,16 +64,27 @@ POINTS = {
     "school_elsewhere": -15,
 }
 HIGH_MIN_SCORE = 75
+# "high" also needs the row's namesakes to be unlikely to agree this well by chance: their number
+# times the chance of each agreeing feature (see Scored.chances) must stay under this.
+CHANCE_MAX = 0.01
+GENDER_CHANCE = 0.6
+DEFAULT_MAJOR_CHANCE = 1 / 40
+DEFAULT_COLLEGE_CHANCE = 1 / 15
+HONOUR_CHANCE = 1 / 1000
+MIN_CHANCE = 1e-6
+BIRTH_WINDOW = 3  # candidates are born within this many years of the row's birth year
 HIGH_MIN_MARGIN = 15
 REVIEW_MIN_SCORE = 25
 KEEP_MIN_SCORE = 10
 MAX_CANDIDATES = 10
 EMPLOYER_SAME = 90
 EMPLOYER_SIMILAR = 75
-# An employer with at least this many alumni on record is "common": a namesake working there is
-# no coincidence (thousands of an aerospace school's alumni work for the big aerospace groups),
-# so it earns fewer points and does not count as distinguishing evidence on its own.
-EMPLOYER_COMMON_ALUMNI = 200
+# Where so many alumni work that one of the row's namesakes would be expected there this often by
+# chance (thousands of an aerospace school's alumni work for the big aerospace groups), an employer
+# earns fewer points and does not tell namesakes apart.
+EMPLOYER_COINCIDENCE = 0.05
+# Education at no named school weighs this share of education the row places at our school.
+UNATTRIBUTED_SHARE = 0.6
 SUBJECT_SAME = 85
 # Too generic to identify a major or a college on their own.
 _GENERIC_SUBJECTS = frozenset({"工程", "技术", "科学", "管理", "设计", "工学", "理学", "专业", "研究"})
@@ -95,6 +113,7 @@ class PersonFacts:
     pinyin: str
     gender: str
     birth_year: int | None
+    birth_month: int | None
     enrolments: list[EnrolmentFacts] = field(default_factory=list)
     employers: list[tuple[str, str]] = field(default_factory=list)  # (as written, org_key)
     honours: list[tuple[str, int | None]] = field(default_factory=list)
@@ -107,9 +126,19 @@ class PersonFacts:
 class Catalogue:
     """Our colleges and majors by id, with comparison keys, and list texts resolved to them."""
 
-    def __init__(self, colleges: dict[int, str], majors: dict[int, tuple[str, int]]):
+    def __init__(
+        self,
+        colleges: dict[int, str],
+        majors: dict[int, tuple[str, int]],
+        *,
+        major_shares: dict[int, float] | None = None,
+        college_shares: dict[int, float] | None = None,
+    ):
         self.colleges = colleges
         self.majors = majors
+        # Share of all enrolments in each major and college: how likely a namesake shares it by chance.
+        self.major_shares = major_shares or {}
+        self.college_shares = college_shares or {}
         self.college_keys = {pk: subject_key(name) for pk, name in colleges.items()}
         self.major_keys = {pk: subject_key(name) for pk, (name, _college) in majors.items()}
         self._cache: dict[tuple[str, str], frozenset[int]] = {}
@@ -142,43 +171,69 @@ def subject_similarity(a: str, b: str) -> int:
 
 
 @dataclass
+class SubjectHints:
+    """Majors and colleges a row names, with the degrees, for education at our school or at no named school."""
+
+    attributed: bool  # the row says this education was at our school
+    majors: list[str]  # as listed
+    colleges: list[str]
+    major_keys: list[str]
+    college_keys: list[str]
+    major_ids: frozenset[int]
+    college_ids: frozenset[int]
+    degrees: set[str]
+
+
+@dataclass
 class RowContext:
     """What one list row offers for comparison, computed once for all its candidates."""
 
     row: ListRow
     org_key: str
-    graduation_years: list[int]
-    enrolment_years: list[int]
-    unclear_years: list[int]
-    degrees: set[str]
-    major_texts: list[str]
-    college_texts: list[str]
-    listed_majors: list[str]
-    listed_colleges: list[str]
-    major_ids: frozenset[int]
-    college_ids: frozenset[int]
+    year_hints: list[tuple[str, int | None, int | None, int | None]]  # (degree, enrolment, graduation, unclear)
+    subjects: list[SubjectHints]
+    namesakes: int = 0  # candidates the row has; set by the matcher before scoring
 
     @classmethod
     def of(cls, row: ListRow, catalogue: Catalogue) -> RowContext:
         here = [e for e in row.education if e.school != "other"]
-        major_texts = [t for e in here for t in e.majors]
-        college_texts = [t for e in here for t in e.colleges]
-        major_ids = frozenset().union(*(catalogue.majors_of(t) for t in major_texts))
-        college_ids = frozenset().union(*(catalogue.colleges_of(t) for t in college_texts))
+        subjects = []
+        for attributed in (True, False):
+            group = [e for e in here if (e.school == "ours") == attributed]
+            majors = [t for e in group for t in e.majors]
+            colleges = [t for e in group for t in e.colleges]
+            if not (majors or colleges):
+                continue
+            subjects.append(
+                SubjectHints(
+                    attributed=attributed,
+                    majors=majors,
+                    colleges=colleges,
+                    major_keys=[subject_key(t) for t in majors],
+                    college_keys=[subject_key(t) for t in colleges],
+                    major_ids=frozenset().union(*(catalogue.majors_of(t) for t in majors)),
+                    college_ids=frozenset().union(*(catalogue.colleges_of(t) for t in colleges)),
+                    degrees={e.degree for e in group if e.degree},
+                )
+            )
         return cls(
             row=row,
             org_key=org_key(row.organisation),
-            graduation_years=[e.graduation_year for e in here if e.graduation_year],
-            enrolment_years=[e.enrolment_year for e in here if e.enrolment_year],
-            unclear_years=[e.year for e in here if e.year],
-            degrees={e.degree for e in here if e.degree},
-            major_texts=[subject_key(t) for t in major_texts],
-            college_texts=[subject_key(t) for t in college_texts],
-            listed_majors=major_texts,
-            listed_colleges=college_texts,
-            major_ids=major_ids,
-            college_ids=college_ids,
+            year_hints=[
+                (e.degree, e.enrolment_year, e.graduation_year, e.year)
+                for e in here
+                if e.enrolment_year or e.graduation_year or e.year
+            ],
+            subjects=subjects,
         )
+
+
+@dataclass
+class Statistics:
+    """Figures about the whole school that weigh evidence: how many people, how many at each employer."""
+
+    population: int = 0
+    employer_alumni: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass
@@ -189,6 +244,7 @@ class Scored:
     name_match: str
     corroborations: list[str]
     contradictions: list[str]
+    chances: dict[str, float] = field(default_factory=dict)  # feature -> share of namesakes agreeing by chance
 
 
 def _name(context: RowContext, person: PersonFacts) -> tuple[str, dict]:
@@ -219,12 +275,24 @@ def _birth(row: ListRow, person: PersonFacts, scored: Scored) -> None:
             entry["points"] = POINTS["birth_one_off"]
         elif diff == 2:
             entry["points"] = POINTS["birth_two_off"]
+            scored.contradictions.append("birth_year")  # no points off, but never "high"
         else:
             entry["points"] = POINTS["birth_far"]
             scored.contradictions.append("birth_year")
         if diff <= 1:
             scored.corroborations.append("birth_year")
+            # Candidates are born within BIRTH_WINDOW years of the row: one year in seven, or three.
+            scored.chances["birth_year"] = (1 if diff == 0 else 3) / (2 * BIRTH_WINDOW + 1)
     scored.evidence["birth_year"] = entry
+    if row.birth_month and person.birth_month and "birth_year" in scored.corroborations:
+        # A month apart is no disagreement: older records often hold the lunar-calendar date.
+        apart = min(abs(row.birth_month - person.birth_month), 12 - abs(row.birth_month - person.birth_month))
+        points = POINTS["birth_month_same"] if apart == 0 else 0 if apart == 1 else POINTS["birth_month_differs"]
+        scored.evidence["birth_month"] = {"list": row.birth_month, "record": person.birth_month, "points": points}
+        if apart > 1:
+            scored.contradictions.append("birth_month")
+        elif apart == 0:
+            scored.chances["birth_month"] = 1 / 12
 
 
 def _gender(row: ListRow, person: PersonFacts, scored: Scored) -> None:
@@ -234,54 +302,80 @@ def _gender(row: ListRow, person: PersonFacts, scored: Scored) -> None:
     if person.gender:
         if person.gender == row.gender:
             entry["points"] = POINTS["gender_same"]
+            scored.chances["gender"] = GENDER_CHANCE
         else:
             entry["points"] = POINTS["gender_differs"]
             scored.contradictions.append("gender")
     scored.evidence["gender"] = entry
 
 
-def _best_year(wanted: list[int], have: list[int], same: str, one_off: str) -> tuple[int, int | None, int | None]:
-    best = (0, None, None)
-    for w in wanted:
-        for h in have:
-            diff = abs(w - h)
-            points = POINTS[same] if diff == 0 else POINTS[one_off] if diff == 1 else 0
-            if points > best[0]:
-                best = (points, w, h)
+def _year_points(hint: tuple[str, int | None, int | None, int | None], enrolment: EnrolmentFacts):
+    """(points, kind, listed, recorded) of one education hint against one enrolment."""
+    _degree, enrolled, graduated, unclear = hint
+    best: tuple[int, str, int | None, int | None] = (0, "", None, None)
+    options = [
+        ("graduation", graduated, enrolment.graduation_year, "graduation_same", "graduation_one_off"),
+        ("enrolment", enrolled, enrolment.enrolment_year, "enrolment_same", "enrolment_one_off"),
+        ("year", unclear, enrolment.graduation_year, "year_same", "year_one_off"),
+        ("year", unclear, enrolment.enrolment_year, "year_same", "year_one_off"),
+    ]
+    for kind, listed, recorded, same, one_off in options:
+        if listed is None or recorded is None:
+            continue
+        diff = abs(listed - recorded)
+        points = POINTS[same] if diff == 0 else POINTS[one_off] if diff == 1 else 0
+        if points > best[0]:
+            best = (points, kind, listed, recorded)
     return best
 
 
 def _years(context: RowContext, person: PersonFacts, scored: Scored) -> None:
-    if not (context.graduation_years or context.enrolment_years or context.unclear_years):
+    """The years the row gives for each degree against the person's enrolments (of the same level
+    when both say it). The best pair counts fully (half when the birth year already agrees: a
+    namesake born that year mostly studied in those years too); a second degree matching another
+    enrolment adds up to SECOND_DEGREE points."""
+    if not context.year_hints:
         return
     graduations = [e.graduation_year for e in person.enrolments if e.graduation_year]
     enrolments = [e.enrolment_year for e in person.enrolments if e.enrolment_year]
-    options = [
-        ("graduation", *_best_year(context.graduation_years, graduations, "graduation_same", "graduation_one_off")),
-        ("enrolment", *_best_year(context.enrolment_years, enrolments, "enrolment_same", "enrolment_one_off")),
-        ("year", *_best_year(context.unclear_years, graduations + enrolments, "year_same", "year_one_off")),
-    ]
-    kind, points, listed, recorded = max(options, key=lambda option: option[1])
-    entry = {
-        "list": {"graduation": context.graduation_years, "enrolment": context.enrolment_years,
-                 "unclear": context.unclear_years},
+    found = []
+    for hint in context.year_hints:
+        best = (0, "", None, None, -1)
+        for index, enrolment in enumerate(person.enrolments):
+            if hint[0] and enrolment.degree and hint[0] != enrolment.degree:
+                continue
+            points, kind, listed, recorded = _year_points(hint, enrolment)
+            if points > best[0]:
+                best = (points, kind, listed, recorded, index)
+        if best[0]:
+            found.append(best)
+    entry: dict = {
+        "list": [{"degree": d, "enrolment": e, "graduation": g, "unclear": u} for d, e, g, u in context.year_hints],
         "record": {"graduation": graduations, "enrolment": enrolments},
-        "points": points,
-    }  # fmt: skip
-    if points:
-        entry["matched"] = {"kind": kind, "list": listed, "record": recorded}
+        "points": 0,
+    }
+    if found:
+        found.sort(key=lambda f: -f[0])
+        first = found[0]
+        points = first[0]
         if "birth_year" in scored.corroborations:
-            # Born the same year, a namesake mostly studied in the same years too: half the points.
             entry["implied_by_birth_year"] = True
             points = (points + 1) // 2
-            entry["points"] = points
+        matched = [{"kind": first[1], "list": first[2], "record": first[3]}]
+        second = next((f for f in found[1:] if f[4] != first[4]), None)
+        if second is not None:
+            points += min(second[0], POINTS["second_degree"])
+            matched.append({"kind": second[1], "list": second[2], "record": second[3]})
+        entry["points"] = points
+        entry["matched"] = matched
         scored.corroborations.append("years")
+        # Born the same year, a third of namesakes studied in the same years; else one in fifteen.
+        scored.chances["years"] = (1 / 3 if "birth_year" in scored.corroborations else 1 / 15) * (
+            1 / 3 if len(matched) > 1 else 1
+        )
     elif graduations or enrolments:
-        near = [
-            abs(w - h)
-            for w in context.graduation_years + context.enrolment_years + context.unclear_years
-            for h in graduations + enrolments
-        ]
+        listed = [y for _d, *years in context.year_hints for y in years if y]
+        near = [abs(w - h) for w in listed for h in graduations + enrolments]
         if near and min(near) > 3:
             entry["points"] = POINTS["years_differ"]
     scored.evidence["years"] = entry
@@ -316,50 +410,70 @@ def _age_fits(degree: str, age: int) -> bool:
     return low <= age <= high
 
 
+def _subject_points(hints: SubjectHints, enrolment: EnrolmentFacts, catalogue: Catalogue) -> tuple[int, str]:
+    major_key = catalogue.major_keys.get(enrolment.major_id) if enrolment.major_id else None
+    points, how = 0, ""
+    if enrolment.major_id in hints.major_ids or (
+        major_key and any(subject_similarity(t, major_key) >= SUBJECT_SAME for t in hints.major_keys)
+    ):
+        points, how = POINTS["major_same"], "major"
+    else:
+        college_key = catalogue.college_keys.get(enrolment.college_id, "")
+        same_college = enrolment.college_id in hints.college_ids or any(
+            subject_similarity(t, college_key) >= SUBJECT_SAME for t in hints.college_keys
+        )
+        # A major named in the row that belongs to this enrolment's college.
+        sister_major = any(catalogue.majors[m][1] == enrolment.college_id for m in hints.major_ids)
+        if same_college or sister_major:
+            points, how = POINTS["college_same"], "college"
+    if points and enrolment.degree in hints.degrees:
+        points += POINTS["degree_same"]
+    return points, how
+
+
 def _subject(context: RowContext, person: PersonFacts, catalogue: Catalogue, scored: Scored) -> None:
-    if not (context.major_texts or context.college_texts):
+    """The major or college the row names against each enrolment. Education the row places at our
+    school counts fully and tells namesakes apart; education at no named school (we teach that major,
+    so do others) counts UNATTRIBUTED_SHARE and only supports."""
+    if not context.subjects:
         return
     best_points, best = 0, None
-    for enrolment in person.enrolments:
-        points, how = 0, ""
-        major_key = catalogue.major_keys.get(enrolment.major_id) if enrolment.major_id else None
-        if enrolment.major_id in context.major_ids or (
-            major_key and any(subject_similarity(t, major_key) >= SUBJECT_SAME for t in context.major_texts)
-        ):
-            points, how = POINTS["major_same"], "major"
-        else:
-            college_key = catalogue.college_keys.get(enrolment.college_id, "")
-            major_college = catalogue.majors.get(enrolment.major_id, (None, None))[1] if enrolment.major_id else None
-            same_college = enrolment.college_id in context.college_ids or any(
-                subject_similarity(t, college_key) >= SUBJECT_SAME for t in context.college_texts
-            )
-            # A major named in the row that belongs to this enrolment's college.
-            sister_major = major_college is not None and any(
-                catalogue.majors[m][1] == enrolment.college_id for m in context.major_ids
-            )
-            if same_college or sister_major:
-                points, how = POINTS["college_same"], "college"
-        if points and enrolment.degree in context.degrees:
-            points += POINTS["degree_same"]
-        if points > best_points:
-            best_points, best = points, (enrolment, how)
+    for hints in context.subjects:
+        for enrolment in person.enrolments:
+            points, how = _subject_points(hints, enrolment, catalogue)
+            if not hints.attributed:
+                points = round(points * UNATTRIBUTED_SHARE)
+            if points > best_points:
+                best_points, best = points, (enrolment, how, hints.attributed)
     entry: dict = {
-        "list": {"majors": context.listed_majors, "colleges": context.listed_colleges},
+        "list": {
+            "majors": [t for h in context.subjects for t in h.majors],
+            "colleges": [t for h in context.subjects for t in h.colleges],
+            "school_named": any(h.attributed for h in context.subjects),
+        },
         "points": best_points,
     }
     if best is not None:
-        enrolment, how = best
+        enrolment, how, attributed = best
         entry["record"] = {
             "major": catalogue.majors.get(enrolment.major_id, ("", 0))[0] if enrolment.major_id else "",
             "college": catalogue.colleges.get(enrolment.college_id, ""),
             "degree": enrolment.degree,
             "matched": how,
         }
-        scored.corroborations.append("subject")
+        scored.corroborations.append("subject" if attributed else "subject_unattributed")
+        if how == "major":
+            share = catalogue.major_shares.get(enrolment.major_id, DEFAULT_MAJOR_CHANCE)
+        else:
+            share = catalogue.college_shares.get(enrolment.college_id, DEFAULT_COLLEGE_CHANCE)
+        scored.chances["subject"] = max(share, MIN_CHANCE)
     scored.evidence["subject"] = entry
 
 
-def _employer(context: RowContext, person: PersonFacts, employer_alumni: dict[str, int], scored: Scored) -> None:
+def _employer(context: RowContext, person: PersonFacts, statistics: Statistics, scored: Scored) -> None:
+    """The row's organisation against every employer on record. It tells namesakes apart only where
+    few alumni work: the expected number of the row's namesakes working there by chance (namesakes x
+    other alumni there / all alumni) must stay under EMPLOYER_COINCIDENCE."""
     if not context.org_key:
         return
     best, best_text, best_key = 0, None, ""
@@ -369,10 +483,14 @@ def _employer(context: RowContext, person: PersonFacts, employer_alumni: dict[st
             best, best_text, best_key = value, text, key
     entry = {"list": context.row.organisation, "similarity": best, "points": 0}
     if best >= EMPLOYER_SIMILAR:
-        alumni_there = employer_alumni.get(best_key, 0)
+        alumni_there = statistics.employer_alumni.get(best_key, 1)
+        expected = context.namesakes * max(alumni_there - 1, 0) / statistics.population if statistics.population else 0
         entry["record"] = best_text
         entry["alumni_there"] = alumni_there
-        if alumni_there >= EMPLOYER_COMMON_ALUMNI:
+        if statistics.population:
+            scored.chances["employer"] = max(max(alumni_there - 1, 1) / statistics.population, MIN_CHANCE)
+        entry["namesakes_expected_there"] = round(expected, 3)
+        if expected >= EMPLOYER_COINCIDENCE:
             entry["points"] = POINTS["employer_common"]
             scored.corroborations.append("employer_common")
         else:
@@ -397,6 +515,7 @@ def _honour(context: RowContext, person: PersonFacts, scored: Scored) -> None:
                 "points": POINTS["honour_recorded"],
             }
             scored.corroborations.append("honour")
+            scored.chances["honour"] = HONOUR_CHANCE
             return
 
 
@@ -406,10 +525,11 @@ def _school(context: RowContext, scored: Scored) -> None:
         scored.evidence["school"] = {"list": "ours", "points": POINTS["school_ours"]}
     elif row.elsewhere_only:
         scored.evidence["school"] = {"list": row.other_schools, "points": POINTS["school_elsewhere"]}
+        scored.contradictions.append("school")  # studied elsewhere only, by the list: never "high"
 
 
 def score(
-    context: RowContext, person: PersonFacts, catalogue: Catalogue, employer_alumni: dict[str, int] | None = None
+    context: RowContext, person: PersonFacts, catalogue: Catalogue, statistics: Statistics | None = None
 ) -> Scored:
     """Every feature of one candidate; the score is the sum of the points in ``evidence``."""
     match, name_entry = _name(context, person)
@@ -420,7 +540,7 @@ def score(
     _years(context, person, scored)
     _stage(context, person, scored)
     _subject(context, person, catalogue, scored)
-    _employer(context, person, employer_alumni or {}, scored)
+    _employer(context, person, statistics or Statistics(), scored)
     _honour(context, person, scored)
     _school(context, scored)
     scored.score = sum(entry["points"] for entry in scored.evidence.values())
@@ -432,34 +552,38 @@ def rank(scored: list[Scored]) -> list[Scored]:
     return sorted(scored, key=lambda s: (-s.score, len(s.contradictions), -len(s.corroborations), s.person.id))
 
 
-# Evidence that tells namesakes apart: the subject studied, a specific employer, a recorded honour.
-DISTINGUISHING = frozenset({"subject", "employer", "honour"})
-# Evidence that namesakes of the same age often share: the years of study, a common employer.
-SUPPORTING = frozenset({"years", "employer_common"})
+LIFE_HISTORY = frozenset({"years", "subject", "subject_unattributed", "employer", "employer_common", "honour"})
 
 
 def corroborated(scored: Scored) -> bool:
-    """The name is backed by the person's life: the birth year (±1) and one distinguishing feature,
-    or without an agreeing birth year, one distinguishing and one more feature."""
-    distinguishing = DISTINGUISHING.intersection(scored.corroborations)
-    if not distinguishing:
-        return False
-    if "birth_year" in scored.corroborations:
-        return True
-    return len(distinguishing) + len(SUPPORTING.intersection(scored.corroborations)) >= 2
+    """The name is backed by the person's life: the birth year (±1) and one life-history feature
+    (years of study, major or college, employer, a recorded honour), or two of those."""
+    history = LIFE_HISTORY.intersection(scored.corroborations)
+    return bool(history) and ("birth_year" in scored.corroborations or len(history) >= 2)
+
+
+def chance_agreement(scored: Scored, namesakes: int) -> float:
+    """How many of ``namesakes`` people would be expected to agree with the row this well by chance."""
+    expected = float(namesakes)
+    for share in scored.chances.values():
+        expected *= share
+    return expected
 
 
 def band_of(ranked: list[Scored]) -> str:
     """high: a corroborated best candidate, clearly ahead of the next; review: a plausible one; else none.
 
-    "high" needs, besides the name: no contradiction, corroboration (see ``corroborated``), a score
-    of HIGH_MIN_SCORE and a lead of HIGH_MIN_MARGIN points over the next candidate. A name match
-    alone therefore never reaches it, however few people carry that name.
+    "high" needs, besides the name: no contradiction, corroboration (see ``corroborated``), so
+    much agreement that the row's namesakes would match this well by chance fewer than CHANCE_MAX
+    times, a score of HIGH_MIN_SCORE and a lead of HIGH_MIN_MARGIN points over the next candidate.
+    A name match alone therefore never reaches it, however few people carry that name.
     """
     if not ranked or ranked[0].score < REVIEW_MIN_SCORE:
         return Band.NONE
     top = ranked[0]
     margin = top.score - ranked[1].score if len(ranked) > 1 else top.score
-    if corroborated(top) and not top.contradictions and top.score >= HIGH_MIN_SCORE and margin >= HIGH_MIN_MARGIN:
+    clear = top.score >= HIGH_MIN_SCORE and margin >= HIGH_MIN_MARGIN
+    rare = chance_agreement(top, len(ranked)) <= CHANCE_MAX
+    if corroborated(top) and not top.contradictions and clear and rare:
         return Band.HIGH
     return Band.REVIEW

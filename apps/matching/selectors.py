@@ -64,9 +64,15 @@ def match_job_progress(job: MatchJob) -> dict:
 
 # --- candidates -----------------------------------------------------------------------------------
 def catalogue_load() -> Catalogue:
+    """Our colleges and majors, with each one's share of all enrolments (one grouped read each)."""
+    total = Enrollment.objects.count() or 1
+    by_major = Enrollment.objects.order_by().values_list("major_id").annotate(n=Count("id"))
+    by_college = Enrollment.objects.order_by().values_list("college_id").annotate(n=Count("id"))
     return Catalogue(
         colleges=dict(College.objects.values_list("id", "name")),
         majors={pk: (name, college) for pk, name, college in Major.objects.values_list("id", "name", "college_id")},
+        major_shares={pk: n / total for pk, n in by_major if pk is not None},
+        college_shares={pk: n / total for pk, n in by_college},
     )
 
 
@@ -147,6 +153,7 @@ def person_facts(
             pinyin=pinyin,
             gender=gender,
             birth_year=birth_date.year if birth_date else None,
+            birth_month=birth_date.month if birth_date else None,
         )
     for batch in _batches(list(people)):
         enrolments = (
@@ -162,6 +169,11 @@ def person_facts(
         for pk, kind, year in Honour.objects.filter(person_id__in=batch).values_list("person_id", "kind", "year"):
             people[pk].honours.append((kind, year))
     return people
+
+
+def population() -> int:
+    """How many people the records hold (the whole school: a statistic for weighing evidence)."""
+    return Person.objects.count()
 
 
 def employer_alumni(organisations: Iterable[str]) -> dict[str, int]:

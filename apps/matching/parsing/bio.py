@@ -156,8 +156,12 @@ def _degree_of(clause: str) -> str:
 def _subjects(
     clause: str, vocabulary: Vocabulary, colleges: list[str], institutions: list[str]
 ) -> tuple[list[str], list[str]]:
-    majors = [name for name in vocabulary.major_names if name and name in clause]
     found = list(colleges) + [name for name in vocabulary.college_names if name and name in clause]
+    # A major's name inside a college's name (物理学 in 物理学院) names the college, not the major.
+    without_colleges = clause
+    for name in sorted(found, key=len, reverse=True):
+        without_colleges = without_colleges.replace(name, "，")
+    majors = [name for name in vocabulary.major_names if name and name in without_colleges]
     # School names are cut out first, so 北航计算机系 gives 计算机 and 北京航空学院 gives no college.
     rest = clause
     for name in sorted({*OUR_WORDS, *vocabulary.school_names, *institutions}, key=len, reverse=True):

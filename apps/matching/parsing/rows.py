@@ -58,6 +58,7 @@ class ListRow:
     former_names: tuple[str, ...] = ()
     gender: str = ""
     birth_year: int | None = None
+    birth_month: int | None = None
     organisation: str = ""
     title: str = ""
     education: list[Education] = field(default_factory=list)
@@ -94,6 +95,7 @@ class ListRow:
             "latin_keys": list(self.latin_keys),
             "gender": self.gender,
             "birth_year": self.birth_year,
+            "birth_month": self.birth_month,
             "organisation": self.organisation,
             "title": self.title,
             "education": [e.as_json() for e in self.education],
@@ -115,6 +117,16 @@ def _year(text: str, *, today: date) -> int | None:
         match = _YEAR.search(clean_text(text))
         value = int(match.group(1)) if match else None
     return value if value is not None and _YEAR_MIN <= value <= today.year else None
+
+
+_MONTH = re.compile(YEAR + r"\s*(?:年|[.\-/])\s*(\d{1,2})(?!\d)")
+
+
+def _month(text: str) -> int | None:
+    """The month of '1962年3月', '1962.03', '1962-03-05' or '1962/3'; None for a bare year."""
+    match = _MONTH.search(clean_text(text))
+    month = int(match.group(2)) if match else None
+    return month if month and 1 <= month <= 12 else None
 
 
 def _clean_name(text: str) -> tuple[str, str]:
@@ -187,6 +199,8 @@ def build_row(
     row.birth_year = _year(birth_text, today=today)
     if birth_text and row.birth_year is None:
         row.notes.append("bad_birth")
+    elif row.birth_year is not None:
+        row.birth_month = _month(birth_text)
     row.organisation = cell("organisation")[:200]
     row.title = cell("title")[:100]
 
