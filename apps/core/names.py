@@ -77,7 +77,14 @@ def _t2s():
 
 @lru_cache(maxsize=65536)
 def to_simplified(value: str) -> str:
-    return _t2s().convert(value) if value else ""
+    if not value or value.isascii() or all(map(_is_simplified, value)):
+        return value  # the common case, answered from a per-character cache (OpenCC takes ~60 µs a name)
+    return _t2s().convert(value)
+
+
+@lru_cache(maxsize=16384)
+def _is_simplified(char: str) -> bool:
+    return _t2s().convert(char) == char
 
 
 def name_key(value: str | None) -> str:
