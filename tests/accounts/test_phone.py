@@ -263,3 +263,12 @@ def test_signup_with_email_and_mobile_verifies_the_mobile_and_still_checks_the_e
     assert _signed_in_user_id(client) == str(user.pk)
     assert not EmailAddress.objects.get(user=user).verified
     assert [message.to for message in mail.outbox] == [["both@example.edu"]]
+
+
+def test_account_pages_open_for_a_mobile_only_account(client):
+    user = PhoneUserFactory()
+    client.force_login(user)
+    for name in ("account_email", "account_change_phone", "socialaccount_connections", "mfa_index"):
+        response = client.get(reverse(name))
+        assert response.status_code == 200, name
+        assert reverse("claim:status") in response.content.decode(), name
