@@ -26,6 +26,7 @@ from .scoring import (
     BIRTH_WINDOW,
     KEEP_MIN_SCORE,
     MAX_CANDIDATES,
+    Catalogue,
     PersonFacts,
     RowContext,
     Scored,
@@ -80,6 +81,7 @@ def match_list_rows(
     decided: dict[str, set[int]] | None = None,
     progress: Callable[[int], None] | None = None,
     chunk_rows: int = CHUNK_ROWS,
+    catalogue: Catalogue | None = None,
 ) -> list[RowResult]:
     """Ranked candidates and a band for every row, among the people ``user`` may see (None: everyone).
 
@@ -87,7 +89,7 @@ def match_list_rows(
     on the row even when they would not have been found or kept otherwise.
     """
     decided = decided or {}
-    catalogue = catalogue_load()
+    catalogue = catalogue or catalogue_load()
     formers = former_name_index(user)
     statistics = Statistics(population=population())
     results: list[RowResult] = []

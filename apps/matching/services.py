@@ -225,7 +225,7 @@ def _run(job: MatchJob, path: Path, *, user) -> list[RowResult]:
         done += count
         MatchJob.objects.filter(pk=job.pk, status=Status.RUNNING).update(rows_done=done)
 
-    results = match_list_rows(rows, user=user, decided=decided, progress=advance)
+    results = match_list_rows(rows, user=user, decided=decided, progress=advance, catalogue=catalogue)
     _store(job, results)
     return results
 
@@ -335,12 +335,13 @@ def match_file_run(
         started_at=timezone.now(),
     )
     if not save:
+        catalogue = catalogue_load()
         try:
             listing = open_list(path, original_name=path.name)
-            rows = list(listing.rows(vocabulary_load(), _defaults(job)))
+            rows = list(listing.rows(vocabulary_load(catalogue), _defaults(job)))
         except ListRefused as exc:
             return CommandResult(job=None, results=[], refused=exc)
-        return CommandResult(job=None, results=match_list_rows(rows, user=actor))
+        return CommandResult(job=None, results=match_list_rows(rows, user=actor, catalogue=catalogue))
     job.save()
     audit.record(actor=actor, action="matching.run", target=job, reason="command")
     try:
