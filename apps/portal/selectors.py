@@ -28,10 +28,9 @@ from datetime import date
 
 from django.db import connection
 from django.db.models import Exists, OuterRef, Q, QuerySet, Sum
-from django.db.models.functions import Collate
 from django.utils import timezone
 
-from apps.alumni.models import ContactChannel, Employment, Enrollment, Honour, Person, Visibility
+from apps.alumni.models import ContactChannel, Enrollment, Honour, Person, Visibility
 from apps.chapters.models import ChapterMembership
 from apps.core.models import AuditEvent
 from apps.core.names import clean_text, looks_like_pinyin, name_key
@@ -40,6 +39,7 @@ from .models import Conversation, DataRightsRequest, LookupStat, RelayBlock, Rel
 
 PAGE_SIZE = 20
 MAX_PAGE = 25  # 500 results: narrow the search rather than page through the directory
+MAX_INITIALS = 6  # longer Latin terms are only pinyin prefixes
 
 GROUPS = ("contacts", "employment", "location")
 GROUP_FIELDS = {"contacts": "privacy_contacts", "employment": "privacy_employment", "location": "privacy_location"}
@@ -71,9 +71,20 @@ def viewer_person(user) -> Person | None:
         return None
     if hasattr(user, _PERSON_ATTR):
         return getattr(user, _PERSON_ATTR)
-    person = Person.objects.filter(user=user, is_deceased=False).first()
+    # Raw SQL: this runs on every portal request, and the ORM's query compilation cost more than
+    # the query. The ID number is neither needed nor decrypted here (it loads on access).
+    found = list(
+        Person.objects.raw(
+            f"SELECT {_VIEWER_COLUMNS} FROM alumni_person WHERE user_id = %s AND NOT is_deceased",  # noqa: S608
+            [user.pk],
+        )
+    )
+    person = found[0] if found else None
     setattr(user, _PERSON_ATTR, person)
     return person
+
+
+_VIEWER_COLUMNS = ", ".join(f.column for f in Person._meta.concrete_fields if f.name not in ("id_number",))
 
 
 def forget_viewer(user) -> None:
@@ -86,31 +97,6 @@ def _active_membership(prefix: str = "") -> Q:
     today = timezone.localdate()
     return (Q(**{f"{prefix}left_on__isnull": True}) | Q(**{f"{prefix}left_on__gt": today})) & Q(
         **{f"{prefix}chapter__is_active": True}
-    )
-
-
-def classmate_exists(viewer_id: int) -> Exists:
-    """SQL: the outer person shares a class with the viewer."""
-    my_classes = Enrollment.objects.filter(person_id=viewer_id, school_class__isnull=False).values("school_class_id")
-    return Exists(Enrollment.objects.filter(person=OuterRef("pk"), school_class_id__in=my_classes))
-
-
-def chaptermate_exists(viewer_id: int) -> Exists:
-    """SQL: the outer person and the viewer are both active members of one active chapter."""
-    my_chapters = ChapterMembership.objects.filter(_active_membership(), person_id=viewer_id).values("chapter_id")
-    return Exists(
-        ChapterMembership.objects.filter(_active_membership(), person=OuterRef("pk"), chapter_id__in=my_chapters)
-    )
-
-
-def group_visible_q(group: str, viewer_id: int) -> Q:
-    """SQL condition: the viewer may see ``group`` of the person (for filters on hidden fields)."""
-    column = GROUP_FIELDS[group]
-    return (
-        Q(**{column: Visibility.VERIFIED_ALUMNI})
-        | Q(Q(**{f"{column}__in": [Visibility.CHAPTERS]}) & chaptermate_exists(viewer_id))
-        | Q(Q(**{f"{column}__in": [Visibility.CLASSMATES, Visibility.CHAPTERS]}) & classmate_exists(viewer_id))
-        | Q(pk=viewer_id)
     )
 
 
@@ -135,13 +121,8 @@ def visible_fields(viewer: Person, target: Person) -> frozenset[str]:
     if viewer.pk == target.pk:
         rels = relations(is_self=True, is_classmate=False, is_chaptermate=False)
     else:
-        flags = (
-            Person.objects.filter(pk=target.pk)
-            .annotate(c=classmate_exists(viewer.pk), h=chaptermate_exists(viewer.pk))
-            .values_list("c", "h")
-            .first()
-        )
-        rels = relations(is_self=False, is_classmate=bool(flags and flags[0]), is_chaptermate=bool(flags and flags[1]))
+        mine = relations_of(viewer.pk, [target.pk])[target.pk]
+        rels = relations(is_self=False, is_classmate="classmate" in mine, is_chaptermate="chaptermate" in mine)
     return visible_groups({g: getattr(target, GROUP_FIELDS[g]) for g in GROUPS}, rels)
 
 
@@ -225,105 +206,205 @@ class DirectoryPage:
         return LookupStat.Bucket.MORE
 
 
-def _byte_order(expression: str) -> Collate:
-    """``expression`` in byte (code point) order, which the directory indexes are built in."""
-    return Collate(expression, "C" if connection.vendor == "postgresql" else "BINARY")
+# --- the directory's SQL ------------------------------------------------------------------------
+# Lookups run for every keystroke-sized search of every alumnus, so the statement is written out
+# from fixed fragments (the ORM cost more Python time than the query took to run); every value is
+# a parameter. Names are compared in byte order (COLLATE "C" on PostgreSQL, SQLite's default), the
+# order of the directory's partial indexes, so one index range serves both the match and the order.
+_LISTED = "p.show_in_directory AND NOT p.is_deceased"
 
 
-def _prefix_range(column: str, prefix: str) -> dict:
-    """A prefix match as a range, so the byte-ordered index serves both the match and the order."""
-    upper = prefix[:-1] + chr(ord(prefix[-1]) + 1)
-    return {f"{column}__gte": prefix, f"{column}__lt": upper}
+def _c() -> str:
+    return ' COLLATE "C"' if connection.vendor == "postgresql" else ""
 
 
-def _enrollment_ids(query: DirectoryQuery) -> QuerySet | None:
-    filters = {}
-    if query.class_id:
-        filters["school_class_id"] = query.class_id
-    if query.college_id:
-        filters["college_id"] = query.college_id
-    if query.graduation_year:
-        filters["graduation_year"] = query.graduation_year
-    if not filters:
-        return None
-    # One degree must match all of them (the college and the year of the same enrolment).
-    return Enrollment.objects.filter(**filters).order_by().values("person_id")
+def _prefix(column: str, prefix: str, params: list) -> str:
+    """``column`` starts with ``prefix``, as an index range."""
+    params += [prefix, prefix[:-1] + chr(ord(prefix[-1]) + 1)]
+    return f"{column}{_c()} >= %s AND {column}{_c()} < %s"
+
+
+def _visible_sql(group: str, viewer_id: int, params: list) -> str:
+    """SQL: the viewer may see ``group`` of the person ``p`` (the rule of ``_LEVELS_FOR``, for filters)."""
+    column = f"p.{GROUP_FIELDS[group]}"
+    verified = sorted(_LEVELS_FOR["verified"])
+    classmate = sorted(_LEVELS_FOR["classmate"] - _LEVELS_FOR["verified"])
+    chaptermate = sorted(_LEVELS_FOR["chaptermate"] - _LEVELS_FOR["verified"])
+    today = timezone.localdate()
+    params += [*verified, *classmate, viewer_id, *chaptermate, today, viewer_id, today, viewer_id]
+    return (
+        f"({column} IN ({_placeholders(verified)})"  # noqa: S608 - column names and placeholders only
+        f" OR ({column} IN ({_placeholders(classmate)}) AND EXISTS (SELECT 1 FROM alumni_enrollment ce"
+        f" WHERE ce.person_id = p.id AND ce.school_class_id IN ({_MY_CLASSES})))"
+        f" OR ({column} IN ({_placeholders(chaptermate)}) AND EXISTS (SELECT 1 FROM chapters_chaptermembership cm"
+        " WHERE cm.person_id = p.id AND (cm.left_on IS NULL OR cm.left_on > %s)"
+        f" AND cm.chapter_id IN ({_MY_CHAPTERS})))"
+        " OR p.id = %s)"
+    )
+
+
+def _filters_sql(viewer: Person, query: DirectoryQuery, params: list) -> list[str]:
+    """The conditions other than the name: degree (one enrolment matching all), city, employer."""
+    where = [_LISTED]
+    degree = [
+        (column, value)
+        for column, value in (
+            ("school_class_id", query.class_id),
+            ("college_id", query.college_id),
+            ("graduation_year", query.graduation_year),
+        )
+        if value
+    ]
+    if degree:
+        where.append(
+            "p.id IN (SELECT e.person_id FROM alumni_enrollment e WHERE "  # noqa: S608 - fixed column names
+            + " AND ".join(f"e.{column} = %s" for column, _value in degree)
+            + ")"
+        )
+        params += [value for _column, value in degree]
+    if query.city:
+        where.append("p.city = %s")
+        params.append(clean_text(query.city))
+        where.append(_visible_sql("location", viewer.pk, params))
+    if query.employer:
+        where.append(
+            "p.id IN (SELECT j.person_id FROM alumni_employment j WHERE j.end_date IS NULL AND "  # noqa: S608
+            + _prefix("j.organisation", clean_text(query.employer), params)
+            + ")"
+        )
+        where.append(_visible_sql("employment", viewer.pk, params))
+    return where
+
+
+_SELECT = (
+    "SELECT p.id, p.name, p.city, p.privacy_contacts, p.privacy_employment, p.privacy_location FROM alumni_person p"
+)
 
 
 def directory_search(viewer: Person, query: DirectoryQuery) -> DirectoryPage:
     """A page (≤ PAGE_SIZE) of directory people matching ``query``, with only what ``viewer`` may see.
 
-    Never counts: one more row than the page tells whether a next page exists.
+    Name searches are in name order, pinyin searches in pinyin order, filter-only searches in
+    name order too except a whole college year (thousands of people), which is listed in record
+    order so that no sort is needed. Never counts: one row more than the page tells whether a
+    next page exists.
     """
     if query.is_empty:
         return DirectoryPage(entries=[], page=1, has_next=False)
     page = max(1, min(query.page, MAX_PAGE))
-    people = directory_people()
-    order = "name_c"
-    people = people.alias(name_c=_byte_order("name"))
-    term = clean_text(query.q)
-    if term:
-        if looks_like_pinyin(term):
-            letters = term.replace(" ", "").lower()
-            people = people.alias(pinyin_c=_byte_order("name_pinyin")).filter(
-                Q(**_prefix_range("pinyin_c", letters)) | Q(name_initials=letters)
-            )
-            order = "pinyin_c"
-        else:
-            key = name_key(term)
-            people = people.filter(**_prefix_range("name_c", key)) if key else people.none()
-    enrollment_ids = _enrollment_ids(query)
-    if enrollment_ids is not None:
-        people = people.filter(pk__in=enrollment_ids)
-    if query.city:
-        people = people.filter(Q(city=clean_text(query.city)) & group_visible_q("location", viewer.pk))
-    if query.employer:
-        employer = clean_text(query.employer)
-        jobs = (
-            Employment.objects.alias(org_c=_byte_order("organisation"))
-            .filter(end_date__isnull=True, **_prefix_range("org_c", employer))
-            .order_by()
-            .values("person_id")
-        )
-        people = people.filter(Q(pk__in=jobs) & group_visible_q("employment", viewer.pk))
     offset = (page - 1) * PAGE_SIZE
-    rows = list(
-        people.annotate(is_classmate=classmate_exists(viewer.pk), is_chaptermate=chaptermate_exists(viewer.pk))
-        .order_by(order, "id")
-        .values(
-            "id",
-            "name",
-            "city",
-            "privacy_contacts",
-            "privacy_employment",
-            "privacy_location",
-            "is_classmate",
-            "is_chaptermate",
-        )[offset : offset + PAGE_SIZE + 1]
-    )
+    needed = offset + PAGE_SIZE + 1
+    params: list = []
+    where = _filters_sql(viewer, query, params)
+    order = f"p.name{_c()}, p.id"
+    term = clean_text(query.q)
+    if term and looks_like_pinyin(term):
+        letters = term.replace(" ", "").lower()
+        order = f"p.name_pinyin{_c()}, p.id"
+        pinyin_params: list = []
+        by_pinyin = _prefix("p.name_pinyin", letters, pinyin_params)
+        if len(letters) <= MAX_INITIALS:
+            # "zw" is both the start of a pinyin and a person's initials. An OR of the two would walk
+            # the whole pinyin index; two index-ordered branches, each cut to the rows this page can
+            # need, are merged instead.
+            base = " AND ".join(where)
+            where = [
+                "p.id IN (SELECT id FROM (SELECT p.id FROM alumni_person p"  # noqa: S608 - fragments and placeholders
+                f" WHERE {base} AND {by_pinyin} ORDER BY {order} LIMIT %s) by_pinyin"
+                " UNION SELECT id FROM (SELECT p.id FROM alumni_person p"
+                f" WHERE {base} AND p.name_initials = %s ORDER BY {order} LIMIT %s) by_initials)"
+            ]
+            params = [*params, *pinyin_params, needed, *params, letters, needed]
+        else:
+            where.append(by_pinyin)
+            params += pinyin_params
+    elif term:
+        key = name_key(term)
+        if not key:
+            return DirectoryPage(entries=[], page=page, has_next=False)
+        where.append(_prefix("p.name", key, params))
+    elif (query.college_id or query.graduation_year) and not (query.class_id or query.city or query.employer):
+        return _college_year_page(viewer, query, page)
+    sql = f"{_SELECT} WHERE {' AND '.join(where)} ORDER BY {order} LIMIT %s OFFSET %s"
+    params += [PAGE_SIZE + 1, offset]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = [dict(zip(_ROW_FIELDS, row, strict=True)) for row in cursor.fetchall()]
     has_next = len(rows) > PAGE_SIZE
     return DirectoryPage(entries=_entries(viewer, rows[:PAGE_SIZE]), page=page, has_next=has_next)
 
 
+def _college_year_page(viewer: Person, query: DirectoryQuery, page: int) -> DirectoryPage:
+    """A whole college's year (thousands of people) in record order: the (college, year, person)
+    index is walked in person order and stops after a page of listed people, with no sort."""
+    conditions, params = [], []
+    for column, value in (("college_id", query.college_id), ("graduation_year", query.graduation_year)):
+        if value:
+            conditions.append(f"e.{column} = %s")
+            params.append(value)
+    sql = (
+        "SELECT p.id, p.name, p.city, p.privacy_contacts, p.privacy_employment, p.privacy_location"  # noqa: S608
+        " FROM alumni_enrollment e JOIN alumni_person p ON p.id = e.person_id"
+        f" WHERE {' AND '.join(conditions)} AND {_LISTED}"
+        " GROUP BY p.id ORDER BY p.id LIMIT %s OFFSET %s"
+    )
+    params += [PAGE_SIZE + 1, (page - 1) * PAGE_SIZE]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = [dict(zip(_ROW_FIELDS, row, strict=True)) for row in cursor.fetchall()]
+    return DirectoryPage(entries=_entries(viewer, rows[:PAGE_SIZE]), page=page, has_next=len(rows) > PAGE_SIZE)
+
+
 def directory_entry(viewer: Person, person_id: int) -> DirectoryEntry | None:
     """One directory person as ``viewer`` may see them; None if not listed (or the viewer themself)."""
-    rows = list(
-        directory_people()
-        .filter(pk=person_id)
-        .annotate(is_classmate=classmate_exists(viewer.pk), is_chaptermate=chaptermate_exists(viewer.pk))
-        .values(
-            "id",
-            "name",
-            "city",
-            "privacy_contacts",
-            "privacy_employment",
-            "privacy_location",
-            "is_classmate",
-            "is_chaptermate",
-        )
-    )
+    rows = list(directory_people().filter(pk=person_id).values(*_ROW_FIELDS))
     entries = _entries(viewer, rows)
     return entries[0] if entries else None
+
+
+_ROW_FIELDS = ("id", "name", "city", "privacy_contacts", "privacy_employment", "privacy_location")
+
+
+def _placeholders(values) -> str:
+    return ", ".join(["%s"] * len(values))
+
+
+# The viewer's classes, and their active chapters (active membership of an active chapter).
+_MY_CLASSES = (
+    "SELECT mine.school_class_id FROM alumni_enrollment mine"
+    " WHERE mine.person_id = %s AND mine.school_class_id IS NOT NULL"
+)
+_MY_CHAPTERS = (
+    "SELECT mine.chapter_id FROM chapters_chaptermembership mine"
+    " JOIN chapters_chapter chapter ON chapter.id = mine.chapter_id"
+    " WHERE mine.person_id = %s AND (mine.left_on IS NULL OR mine.left_on > %s) AND chapter.is_active"
+)
+
+
+def relations_of(viewer_id: int, person_ids: list[int]) -> dict[int, set[str]]:
+    """person id -> {"classmate", "chaptermate"} relations to the viewer, for a page of people.
+
+    One small query over the (class, person) and (person, chapter) indexes of just these people,
+    written out because it runs on every lookup: an ORM EXISTS per row let PostgreSQL hash every
+    member of the viewer's chapters, and the ORM's version cost more to plan than to run.
+    """
+    found: dict[int, set[str]] = {pk: set() for pk in person_ids}
+    if not person_ids:
+        return found
+    today = timezone.localdate()
+    ids = _placeholders(person_ids)
+    sql = (
+        f"SELECT e.person_id, 'classmate' FROM alumni_enrollment e WHERE e.person_id IN ({ids})"  # noqa: S608 - placeholders only
+        f" AND e.school_class_id IN ({_MY_CLASSES})"
+        " UNION ALL"
+        f" SELECT m.person_id, 'chaptermate' FROM chapters_chaptermembership m WHERE m.person_id IN ({ids})"
+        f" AND (m.left_on IS NULL OR m.left_on > %s) AND m.chapter_id IN ({_MY_CHAPTERS})"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*person_ids, viewer_id, *person_ids, today, viewer_id, today])
+        for person_id, relation in cursor.fetchall():
+            found[person_id].add(relation)
+    return found
 
 
 def _relation_label(rels: frozenset[str]) -> str:
@@ -338,9 +419,11 @@ def _entries(viewer: Person, rows: list[dict]) -> list[DirectoryEntry]:
     if not rows:
         return []
     entries = []
+    related = relations_of(viewer.pk, [row["id"] for row in rows if row["id"] != viewer.pk])
     for row in rows:
+        mine = related.get(row["id"], set())
         rels = relations(
-            is_self=row["id"] == viewer.pk, is_classmate=row["is_classmate"], is_chaptermate=row["is_chaptermate"]
+            is_self=row["id"] == viewer.pk, is_classmate="classmate" in mine, is_chaptermate="chaptermate" in mine
         )
         levels = {g: row[GROUP_FIELDS[g]] for g in GROUPS}
         visible = visible_groups(levels, rels)
@@ -351,28 +434,72 @@ def _entries(viewer: Person, rows: list[dict]) -> list[DirectoryEntry]:
             entry.city = row["city"]
         entries.append(entry)
     by_id = {e.id: e for e in entries}
-    for person_id, degree in _degrees(list(by_id)):
-        by_id[person_id].degrees.append(degree)
-    employment_ids = [e.id for e in entries if "employment" in e.visible]
-    if employment_ids:
-        for person_id, (organisation, title) in current_jobs(employment_ids).items():
-            by_id[person_id].employer, by_id[person_id].title = organisation, title
-        for entry_id in employment_ids:
-            if by_id[entry_id].employer is None:
-                by_id[entry_id].employer, by_id[entry_id].title = "", ""
-    contact_ids = [e.id for e in entries if "contacts" in e.visible]
-    if contact_ids:
-        for entry_id in contact_ids:
-            by_id[entry_id].contacts = []
-        for person_id, kind, value, status in (
-            ContactChannel.objects.filter(
-                person_id__in=contact_ids, kind__in=SHOWN_CONTACT_KINDS, status__in=SHOWN_CONTACT_STATUSES
-            )
-            .order_by("person_id", "kind", "-verified_at", "id")
-            .values_list("person_id", "kind", "value", "status")
-        ):
-            by_id[person_id].contacts.append({"kind": kind, "value": value, "verified": status == "verified"})
+    _attach_details(
+        by_id,
+        employment_ids=[e.id for e in entries if "employment" in e.visible],
+        contact_ids=[e.id for e in entries if "contacts" in e.visible],
+    )
     return entries
+
+
+def _attach_details(by_id: dict[int, DirectoryEntry], *, employment_ids: list[int], contact_ids: list[int]) -> None:
+    """Degrees of everyone, current jobs and contacts only of those who may be seen: one query."""
+    for entry_id in employment_ids:
+        by_id[entry_id].employer, by_id[entry_id].title = "", ""
+    for entry_id in contact_ids:
+        by_id[entry_id].contacts = []
+    person_ids = list(by_id)
+    parts = [
+        "SELECT 'degree', e.person_id, e.degree_level, c.name, COALESCE(m.name, ''), COALESCE(s.name, ''),"  # noqa: S608
+        " e.enrollment_year, e.graduation_year, CAST(NULL AS date), e.id"
+        " FROM alumni_enrollment e JOIN alumni_college c ON c.id = e.college_id"
+        " LEFT JOIN alumni_major m ON m.id = e.major_id LEFT JOIN alumni_schoolclass s ON s.id = e.school_class_id"
+        f" WHERE e.person_id IN ({_placeholders(person_ids)})"
+    ]
+    params: list = list(person_ids)
+    if employment_ids:
+        parts.append(
+            "SELECT 'job', j.person_id, j.organisation, j.title, '', '', NULL, NULL, j.start_date, j.id"  # noqa: S608
+            f" FROM alumni_employment j WHERE j.person_id IN ({_placeholders(employment_ids)}) AND j.end_date IS NULL"
+        )
+        params += employment_ids
+    if contact_ids:
+        parts.append(
+            "SELECT 'contact', k.person_id, k.kind, k.value, k.status, '', NULL, NULL, NULL, k.id"  # noqa: S608
+            f" FROM alumni_contactchannel k WHERE k.person_id IN ({_placeholders(contact_ids)})"
+            f" AND k.kind IN ({_placeholders(SHOWN_CONTACT_KINDS)})"
+            f" AND k.status IN ({_placeholders(SHOWN_CONTACT_STATUSES)})"
+        )
+        params += [*contact_ids, *SHOWN_CONTACT_KINDS, *SHOWN_CONTACT_STATUSES]
+    with connection.cursor() as cursor:
+        cursor.execute(" UNION ALL ".join(parts), params)
+        rows = cursor.fetchall()
+    labels = dict(Enrollment.DegreeLevel.choices)
+    degrees = sorted((r for r in rows if r[0] == "degree"), key=lambda r: (r[6] is None, r[6] or 0, r[9]))
+    for _part, person_id, level, college, major, school_class, start, end, _date, _id in degrees:
+        by_id[person_id].degrees.append(
+            Degree(
+                degree_level=level,
+                degree_label=str(labels.get(level, level)),
+                college=college,
+                major=major,
+                school_class=school_class,
+                enrollment_year=start,
+                graduation_year=end,
+            )
+        )
+    # The current job is the one that started last (undated ones count as oldest).
+    jobs = sorted(
+        (r for r in rows if r[0] == "job"), key=lambda r: (r[8] is not None, r[8] or date.min, r[9]), reverse=True
+    )
+    seen: set[int] = set()
+    for row in jobs:
+        if row[1] not in seen:
+            seen.add(row[1])
+            by_id[row[1]].employer, by_id[row[1]].title = row[2], row[3]
+    contacts = sorted((r for r in rows if r[0] == "contact"), key=lambda r: (r[2], r[4] != "verified", r[9]))
+    for row in contacts:
+        by_id[row[1]].contacts.append({"kind": row[2], "value": row[3], "verified": row[4] == "verified"})
 
 
 def _degrees(person_ids: list[int]):
@@ -407,18 +534,6 @@ def _degrees(person_ids: list[int]):
 def person_degrees(person_id: int) -> list[Degree]:
     """The degrees of one person, oldest first (shown to every verified alumnus for listed people)."""
     return [degree for _id, degree in _degrees([person_id])]
-
-
-def current_jobs(person_ids: list[int]) -> dict[int, tuple[str, str]]:
-    """person id -> (organisation, title) of their current job (no end date; latest start first)."""
-    jobs: dict[int, tuple[str, str]] = {}
-    for person_id, organisation, title in (
-        Employment.objects.filter(person_id__in=person_ids, end_date__isnull=True)
-        .order_by("person_id", "-start_date", "-id")
-        .values_list("person_id", "organisation", "title")
-    ):
-        jobs.setdefault(person_id, (organisation, title))
-    return jobs
 
 
 # --- my own record ---------------------------------------------------------------------------

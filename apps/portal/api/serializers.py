@@ -142,3 +142,19 @@ class CardSerializer(serializers.Serializer):
     token = serializers.CharField()
     expires_at = serializers.DateTimeField()
     verify_url = serializers.CharField()
+
+
+def directory_entry_data(entry) -> dict:
+    """What DirectoryEntrySerializer renders, built directly: it runs for every result of every lookup,
+    and the serializer machinery cost more than the rest of the request's Python (a test keeps the two equal)."""
+    return {
+        "id": entry.id,
+        "name": entry.name,
+        "relation": entry.relation,
+        "degrees": [dict(degree.__dict__) for degree in entry.degrees],
+        "visible": sorted(entry.visible),
+        "city": entry.city,
+        "employer": entry.employer,
+        "title": entry.title,
+        "contacts": [dict(c) for c in entry.contacts] if entry.contacts is not None else None,
+    }

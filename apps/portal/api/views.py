@@ -20,11 +20,11 @@ from .serializers import (
     ContactConfirmSerializer,
     ContactCreateSerializer,
     ContactSerializer,
-    DirectoryEntrySerializer,
     DirectoryPageSerializer,
     DirectoryQuerySerializer,
     MeSerializer,
     PrivacySerializer,
+    directory_entry_data,
 )
 
 
@@ -160,9 +160,7 @@ class DirectoryView(PortalAPIView):
         summary="Search the directory by name (characters or pinyin), class, college, year, city or employer",
     )
     def get(self, request):
-        params = DirectoryQuerySerializer(data=request.query_params)
-        params.is_valid(raise_exception=True)
-        query = directory_query(params.validated_data)
+        query = directory_query(_directory_params(request.query_params))
         if query.is_empty:
             raise serializers.ValidationError(
                 {"q": [serializers.ErrorDetail(_("Enter a name or choose at least one filter."), code="empty_query")]}
@@ -177,9 +175,41 @@ class DirectoryView(PortalAPIView):
                 "page": page.page,
                 "next": f"{base}?{urlencode({**args, 'page': page.page + 1})}" if page.has_next else None,
                 "previous": f"{base}?{urlencode({**args, 'page': page.page - 1})}" if page.has_previous else None,
-                "results": DirectoryEntrySerializer(page.entries, many=True).data,
+                "results": [directory_entry_data(entry) for entry in page.entries],
             }
         )
+
+
+_INT_PARAMS = {"college": (1, None), "year": (1895, 2100), "school_class": (1, None), "page": (1, None)}
+_TEXT_PARAMS = {"q": 60, "city": 64, "employer": 100}
+
+
+def _directory_params(query_params) -> dict:
+    """The directory's query parameters, checked as DirectoryQuerySerializer describes them (without
+    the serializer machinery, which cost as much as the lookup's own Python on every request)."""
+    data, errors = {}, {}
+    for name, (low, high) in _INT_PARAMS.items():
+        raw = query_params.get(name, "")
+        if raw == "":
+            continue
+        try:
+            value = int(raw)
+        except ValueError:
+            errors[name] = [serializers.ErrorDetail(_("A valid integer is required."), code="invalid")]
+            continue
+        if value < low or (high is not None and value > high):
+            errors[name] = [serializers.ErrorDetail(_("Out of range."), code="out_of_range")]
+            continue
+        data[name] = value
+    for name, limit in _TEXT_PARAMS.items():
+        raw = query_params.get(name, "")
+        if len(raw) > limit:
+            errors[name] = [serializers.ErrorDetail(_("Too long."), code="max_length")]
+        elif raw:
+            data[name] = raw
+    if errors:
+        raise serializers.ValidationError(errors)
+    return data
 
 
 def directory_query(data: dict) -> selectors.DirectoryQuery:
