@@ -5,6 +5,7 @@ import hmac
 import time
 
 from django.conf import settings
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.exceptions import AuthenticationFailed
 
@@ -49,3 +50,19 @@ class BounceWebhookAuthentication(BaseAuthentication):
 
     def authenticate_header(self, request):
         return "HMAC-SHA256"
+
+
+class BounceSignatureScheme(OpenApiAuthenticationExtension):
+    """How the schema describes the bounce webhook's signature (registered by being defined)."""
+
+    target_class = BounceWebhookAuthentication
+    name = "BounceSignature"
+
+    def get_security_definition(self, auto_schema):
+        return {
+            "type": "apiKey",
+            "in": "header",
+            "name": "X-Bounce-Signature",
+            "description": 'HMAC-SHA256 of "<X-Bounce-Timestamp>.<raw body>" under the shared secret, '
+            'as "sha256=<hex>".',
+        }
