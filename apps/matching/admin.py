@@ -206,9 +206,10 @@ class MatchJobAdmin(admin.ModelAdmin):
     def _upload(self, request, handler):
         form = MatchUploadForm()
         if request.method == "POST":
+            data, files = request.POST, request.FILES  # reads the body, through the size guard
             if handler is not None and handler.exceeded:
                 return self._upload_page(request, form, too_large=True, status=413)
-            form = MatchUploadForm(request.POST, request.FILES)
+            form = MatchUploadForm(data, files)
             if form.is_valid():
                 data = form.cleaned_data
                 try:

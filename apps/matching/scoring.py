@@ -66,14 +66,14 @@ POINTS = {
 HIGH_MIN_SCORE = 75
 # "high" also needs the row's namesakes to be unlikely to agree this well by chance: their number
 # times the chance of each agreeing feature (see Scored.chances) must stay under this.
-CHANCE_MAX = 0.01
+CHANCE_MAX = 0.02
 GENDER_CHANCE = 0.6
 DEFAULT_MAJOR_CHANCE = 1 / 40
 DEFAULT_COLLEGE_CHANCE = 1 / 15
 HONOUR_CHANCE = 1 / 1000
 MIN_CHANCE = 1e-6
 BIRTH_WINDOW = 3  # candidates are born within this many years of the row's birth year
-HIGH_MIN_MARGIN = 15
+HIGH_MIN_MARGIN = 12
 REVIEW_MIN_SCORE = 25
 KEEP_MIN_SCORE = 10
 MAX_CANDIDATES = 10

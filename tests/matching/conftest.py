@@ -18,3 +18,7 @@ def _school_names(settings):
 def media_root(tmp_path, settings):
     settings.MEDIA_ROOT = tmp_path / "media"
     return settings.MEDIA_ROOT
+
+
+# The people fixtures live beside the factories; importing them here makes them visible to every test.
+from tests.matching.factories import academician, aero, computing, namesake  # noqa: E402, F401

@@ -64,8 +64,8 @@ def aero(db):
 
 @pytest.fixture
 def computing(db):
-    college = CollegeFactory(code="06", name="计算机学院")
-    return college, MajorFactory(college=college, name="计算机科学与技术")
+    college = CollegeFactory(code="SW", name="软件学院")
+    return college, MajorFactory(college=college, name="软件工程")
 
 
 @pytest.fixture
@@ -80,7 +80,7 @@ def academician(aero):
 
 @pytest.fixture
 def namesake(computing):
-    """Another 张伟, born 1941, studied computing, works elsewhere."""
+    """Another 张伟, born 1941, studied software engineering, works elsewhere."""
     college, major = computing
     return alumnus("张伟", born=date(1941, 8, 1), college=college, major=major, employer="华为技术有限公司")
 

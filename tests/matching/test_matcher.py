@@ -11,7 +11,6 @@ from tests.alumni.factories import PersonFactory
 from tests.matching.factories import ACADEMICIAN_ROW, HEADERS, alumnus
 
 pytestmark = pytest.mark.django_db
-pytest_plugins = ["tests.matching.factories"]
 
 
 def _rows(*cells: dict, headers=HEADERS):
