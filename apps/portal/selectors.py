@@ -16,9 +16,10 @@ degrees of a person listed in the directory (``show_in_directory``, not deceased
 every verified alumnus. Searches by city or employer only match people whose city or employer the
 viewer may see, so a search cannot reveal a hidden field either.
 
-The relation (classmate, chapter-mate) is computed in SQL for a page of results; the visibility
-rule is applied by ``visible_groups`` (Python, for rows) and ``group_visible_q`` (SQL, for filters),
-both built from ``_LEVELS_FOR``.
+The relations (classmate, chapter-mate) of a page of results are read in one query
+(``relations_of``); the visibility rule is applied by ``visible_groups`` (Python, for rows) and
+``_visible_sql`` (SQL, for filters), both generated from ``_LEVELS_FOR``. Hidden values are never
+read: the details query fetches contacts and jobs only of the people whose groups are visible.
 """
 
 from __future__ import annotations
