@@ -369,10 +369,11 @@ def _years(context: RowContext, person: PersonFacts, scored: Scored) -> None:
         entry["points"] = points
         entry["matched"] = matched
         scored.corroborations.append("years")
-        # Born the same year, a third of namesakes studied in the same years; else one in fifteen.
-        scored.chances["years"] = (1 / 3 if "birth_year" in scored.corroborations else 1 / 15) * (
-            1 / 3 if len(matched) > 1 else 1
-        )
+        # Born within a year of the row, a third of namesakes studied in exactly those years and two
+        # thirds within one; without the birth year, one in fifteen (two within one).
+        exact = first[2] == first[3]
+        base = 1 / 3 if "birth_year" in scored.corroborations else 1 / 15
+        scored.chances["years"] = base * (1 if exact else 2) * (1 / 3 if len(matched) > 1 else 1)
     elif graduations or enrolments:
         listed = [y for _d, *years in context.year_hints for y in years if y]
         near = [abs(w - h) for w in listed for h in graduations + enrolments]
@@ -523,6 +524,7 @@ def _school(context: RowContext, scored: Scored) -> None:
     row = context.row
     if row.ours_mentioned:
         scored.evidence["school"] = {"list": "ours", "points": POINTS["school_ours"]}
+        scored.corroborations.append("school")
     elif row.elsewhere_only:
         scored.evidence["school"] = {"list": row.other_schools, "points": POINTS["school_elsewhere"]}
         scored.contradictions.append("school")  # studied elsewhere only, by the list: never "high"
@@ -552,14 +554,20 @@ def rank(scored: list[Scored]) -> list[Scored]:
     return sorted(scored, key=lambda s: (-s.score, len(s.contradictions), -len(s.corroborations), s.person.id))
 
 
-LIFE_HISTORY = frozenset({"years", "subject", "subject_unattributed", "employer", "employer_common", "honour"})
+LIFE_HISTORY = frozenset(
+    {"years", "subject", "subject_unattributed", "employer", "employer_common", "honour", "school"}
+)
 
 
 def corroborated(scored: Scored) -> bool:
-    """The name is backed by the person's life: the birth year (±1) and one life-history feature
-    (years of study, major or college, employer, a recorded honour), or two of those."""
+    """The name is backed by the person's life: the birth year (±1) and our school named, a major or
+    college, an employer or a recorded honour (not the years of study alone: a namesake born that
+    year mostly studied in those years too); or, without an agreeing birth year, two of those
+    (years of study included)."""
     history = LIFE_HISTORY.intersection(scored.corroborations)
-    return bool(history) and ("birth_year" in scored.corroborations or len(history) >= 2)
+    if "birth_year" in scored.corroborations:
+        return bool(history - {"years"})
+    return len(history) >= 2
 
 
 def chance_agreement(scored: Scored, namesakes: int) -> float:
