@@ -25,226 +25,33 @@ The band rules (``band_of``) are separate and stated once: a name alone is never
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
-from .keys import org_key, similarity, subject_key
-from .models import Band
-from .parsing import ListRow
-
-POINTS = {
-    "name_exact": 40,
-    "name_former": 32,
-    "name_pinyin": 25,
-    "birth_same": 25,
-    "birth_one_off": 18,
-    "birth_two_off": 0,
-    "birth_far": -40,
-    "birth_month_same": 12,
-    "birth_month_differs": -10,
-    "gender_same": 5,
-    "gender_differs": -30,
-    "graduation_same": 20,
-    "graduation_one_off": 12,
-    "enrolment_same": 15,
-    "enrolment_one_off": 8,
-    "year_same": 12,
-    "year_one_off": 6,
-    "years_differ": -10,
-    "second_degree": 10,
-    "stage_impossible": -25,
-    "honour_before_study": -15,
-    "major_same": 20,
-    "college_same": 10,
-    "degree_same": 3,
-    "employer_same": 20,
-    "employer_similar": 10,
-    "employer_common": 8,
-    "honour_recorded": 15,
-    "school_ours": 5,
-    "school_elsewhere": -15,
-}
-HIGH_MIN_SCORE = 75
-# "high" also needs the row's namesakes to be unlikely to agree this well by chance: their number
-# times the chance of each agreeing feature (see Scored.chances) must stay under this.
-CHANCE_MAX = 0.02
-GENDER_CHANCE = 0.6
-DEFAULT_MAJOR_CHANCE = 1 / 40
-DEFAULT_COLLEGE_CHANCE = 1 / 15
-HONOUR_CHANCE = 1 / 1000
-MIN_CHANCE = 1e-6
-BIRTH_WINDOW = 3  # candidates are born within this many years of the row's birth year
-HIGH_MIN_MARGIN = 12
-REVIEW_MIN_SCORE = 25
-KEEP_MIN_SCORE = 10
-MAX_CANDIDATES = 10
-EMPLOYER_SAME = 90
-EMPLOYER_SIMILAR = 75
-# Where so many alumni work that one of the row's namesakes would be expected there this often by
-# chance (thousands of an aerospace school's alumni work for the big aerospace groups), an employer
-# earns fewer points and does not tell namesakes apart.
-EMPLOYER_COINCIDENCE = 0.05
-# Education at no named school weighs this share of education the row places at our school.
-UNATTRIBUTED_SHARE = 0.6
-SUBJECT_SAME = 85
-# Too generic to identify a major or a college on their own.
-_GENERIC_SUBJECTS = frozenset({"工程", "技术", "科学", "管理", "设计", "工学", "理学", "专业", "研究"})
-# Plausible age when starting a degree, per level.
-_START_AGES = {"junior": (14, 35), "bachelor": (14, 35), "master": (19, 55), "doctor": (20, 60), "other": (14, 75)}
-
-
-@dataclass(slots=True)
-class EnrolmentFacts:
-    student_id: str
-    degree: str
-    college_id: int
-    major_id: int | None
-    enrolment_year: int | None
-    graduation_year: int | None
-
-
-@dataclass(slots=True)
-class PersonFacts:
-    """What the scorer may compare of one person (no contacts, no ID numbers)."""
-
-    id: int
-    name: str
-    name_key: str
-    former_keys: tuple[str, ...]
-    pinyin: str
-    gender: str
-    birth_year: int | None
-    birth_month: int | None
-    enrolments: list[EnrolmentFacts] = field(default_factory=list)
-    employers: list[tuple[str, str]] = field(default_factory=list)  # (as written, org_key)
-    honours: list[tuple[str, int | None]] = field(default_factory=list)
-
-    @property
-    def student_ids(self) -> list[str]:
-        return [e.student_id for e in self.enrolments]
-
-
-class Catalogue:
-    """Our colleges and majors by id, with comparison keys, and list texts resolved to them."""
-
-    def __init__(
-        self,
-        colleges: dict[int, str],
-        majors: dict[int, tuple[str, int]],
-        *,
-        major_shares: dict[int, float] | None = None,
-        college_shares: dict[int, float] | None = None,
-    ):
-        self.colleges = colleges
-        self.majors = majors
-        # Share of all enrolments in each major and college: how likely a namesake shares it by chance.
-        self.major_shares = major_shares or {}
-        self.college_shares = college_shares or {}
-        self.college_keys = {pk: subject_key(name) for pk, name in colleges.items()}
-        self.major_keys = {pk: subject_key(name) for pk, (name, _college) in majors.items()}
-        self._cache: dict[tuple[str, str], frozenset[int]] = {}
-
-    def _resolve(self, kind: str, text: str) -> frozenset[int]:
-        key = (kind, text)
-        found = self._cache.get(key)
-        if found is None:
-            keys = self.major_keys if kind == "major" else self.college_keys
-            wanted = subject_key(text)
-            found = frozenset(pk for pk, k in keys.items() if subject_similarity(wanted, k) >= SUBJECT_SAME)
-            self._cache[key] = found
-        return found
-
-    def majors_of(self, text: str) -> frozenset[int]:
-        return self._resolve("major", text)
-
-    def colleges_of(self, text: str) -> frozenset[int]:
-        return self._resolve("college", text)
-
-
-def subject_similarity(a: str, b: str) -> int:
-    """Majors and colleges: a short name inside the long one counts ('计算机' in '计算机科学与技术')."""
-    if not a or not b:
-        return 0
-    short = a if len(a) <= len(b) else b
-    if short in _GENERIC_SUBJECTS:
-        return 100 if a == b else 0
-    return similarity(a, b, min_abbreviation=2)
-
-
-@dataclass
-class SubjectHints:
-    """Majors and colleges a row names, with the degrees, for education at our school or at no named school."""
-
-    attributed: bool  # the row says this education was at our school
-    majors: list[str]  # as listed
-    colleges: list[str]
-    major_keys: list[str]
-    college_keys: list[str]
-    major_ids: frozenset[int]
-    college_ids: frozenset[int]
-    degrees: set[str]
-
-
-@dataclass
-class RowContext:
-    """What one list row offers for comparison, computed once for all its candidates."""
-
-    row: ListRow
-    org_key: str
-    year_hints: list[tuple[str, int | None, int | None, int | None]]  # (degree, enrolment, graduation, unclear)
-    subjects: list[SubjectHints]
-    namesakes: int = 0  # candidates the row has; set by the matcher before scoring
-
-    @classmethod
-    def of(cls, row: ListRow, catalogue: Catalogue) -> RowContext:
-        here = [e for e in row.education if e.school != "other"]
-        subjects = []
-        for attributed in (True, False):
-            group = [e for e in here if (e.school == "ours") == attributed]
-            majors = [t for e in group for t in e.majors]
-            colleges = [t for e in group for t in e.colleges]
-            if not (majors or colleges):
-                continue
-            subjects.append(
-                SubjectHints(
-                    attributed=attributed,
-                    majors=majors,
-                    colleges=colleges,
-                    major_keys=[subject_key(t) for t in majors],
-                    college_keys=[subject_key(t) for t in colleges],
-                    major_ids=frozenset().union(*(catalogue.majors_of(t) for t in majors)),
-                    college_ids=frozenset().union(*(catalogue.colleges_of(t) for t in colleges)),
-                    degrees={e.degree for e in group if e.degree},
-                )
-            )
-        return cls(
-            row=row,
-            org_key=org_key(row.organisation),
-            year_hints=[
-                (e.degree, e.enrolment_year, e.graduation_year, e.year)
-                for e in here
-                if e.enrolment_year or e.graduation_year or e.year
-            ],
-            subjects=subjects,
-        )
-
-
-@dataclass
-class Statistics:
-    """Figures about the whole school that weigh evidence: how many people, how many at each employer."""
-
-    population: int = 0
-    employer_alumni: dict[str, int] = field(default_factory=dict)
-
-
-@dataclass
-class Scored:
-    person: PersonFacts
-    score: int
-    evidence: dict
-    name_match: str
-    corroborations: list[str]
-    contradictions: list[str]
-    chances: dict[str, float] = field(default_factory=dict)  # feature -> share of namesakes agreeing by chance
+from ..keys import similarity
+from ..parsing import ListRow
+from .constants import (
+    _START_AGES,
+    BIRTH_WINDOW,
+    DEFAULT_COLLEGE_CHANCE,
+    DEFAULT_MAJOR_CHANCE,
+    EMPLOYER_COINCIDENCE,
+    EMPLOYER_SAME,
+    EMPLOYER_SIMILAR,
+    GENDER_CHANCE,
+    HONOUR_CHANCE,
+    MIN_CHANCE,
+    POINTS,
+    SUBJECT_SAME,
+    UNATTRIBUTED_SHARE,
+)
+from .facts import (
+    Catalogue,
+    EnrolmentFacts,
+    PersonFacts,
+    RowContext,
+    Scored,
+    Statistics,
+    SubjectHints,
+    subject_similarity,
+)
 
 
 def _name(context: RowContext, person: PersonFacts) -> tuple[str, dict]:
@@ -341,8 +148,11 @@ def _years(context: RowContext, person: PersonFacts, scored: Scored) -> None:
     found = []
     for hint in context.year_hints:
         best = (0, "", None, None, -1)
+        # Same level only, unless the record holds no degree of the level the row names (lists say
+        # 本科 loosely).
+        same_level = bool(hint[0]) and any(e.degree == hint[0] for e in person.enrolments)
         for index, enrolment in enumerate(person.enrolments):
-            if hint[0] and enrolment.degree and hint[0] != enrolment.degree:
+            if same_level and enrolment.degree != hint[0]:
                 continue
             points, kind, listed, recorded = _year_points(hint, enrolment)
             if points > best[0]:
@@ -547,51 +357,3 @@ def score(
     _school(context, scored)
     scored.score = sum(entry["points"] for entry in scored.evidence.values())
     return scored
-
-
-def rank(scored: list[Scored]) -> list[Scored]:
-    """Best first; ties go to the candidate with fewer contradictions, then more corroboration, then id."""
-    return sorted(scored, key=lambda s: (-s.score, len(s.contradictions), -len(s.corroborations), s.person.id))
-
-
-LIFE_HISTORY = frozenset(
-    {"years", "subject", "subject_unattributed", "employer", "employer_common", "honour", "school"}
-)
-
-
-def corroborated(scored: Scored) -> bool:
-    """The name is backed by the person's life: the birth year (±1) and our school named, a major or
-    college, an employer or a recorded honour (not the years of study alone: a namesake born that
-    year mostly studied in those years too); or, without an agreeing birth year, two of those
-    (years of study included)."""
-    history = LIFE_HISTORY.intersection(scored.corroborations)
-    if "birth_year" in scored.corroborations:
-        return bool(history - {"years"})
-    return len(history) >= 2
-
-
-def chance_agreement(scored: Scored, namesakes: int) -> float:
-    """How many of ``namesakes`` people would be expected to agree with the row this well by chance."""
-    expected = float(namesakes)
-    for share in scored.chances.values():
-        expected *= share
-    return expected
-
-
-def band_of(ranked: list[Scored]) -> str:
-    """high: a corroborated best candidate, clearly ahead of the next; review: a plausible one; else none.
-
-    "high" needs, besides the name: no contradiction, corroboration (see ``corroborated``), so
-    much agreement that the row's namesakes would match this well by chance fewer than CHANCE_MAX
-    times, a score of HIGH_MIN_SCORE and a lead of HIGH_MIN_MARGIN points over the next candidate.
-    A name match alone therefore never reaches it, however few people carry that name.
-    """
-    if not ranked or ranked[0].score < REVIEW_MIN_SCORE:
-        return Band.NONE
-    top = ranked[0]
-    margin = top.score - ranked[1].score if len(ranked) > 1 else top.score
-    clear = top.score >= HIGH_MIN_SCORE and margin >= HIGH_MIN_MARGIN
-    rare = chance_agreement(top, len(ranked)) <= CHANCE_MAX
-    if corroborated(top) and not top.contradictions and clear and rare:
-        return Band.HIGH
-    return Band.REVIEW
