@@ -16,7 +16,8 @@ What it does (see bench/lookup_load.md for the figures and their reading):
    by code.
 3. For each scenario, ``--connections`` client threads (spread over two processes) send requests
    for ``--duration`` seconds after a short warm-up and record each latency: ``ping`` is
-   ``GET /api/v1/ping/`` (a trivial DRF view), ``directory`` is ``GET /api/v1/directory/`` with a
+   ``GET /api/v1/ping/`` (a trivial DRF view), ``privacy`` (optional) is ``GET /api/v1/me/privacy/``
+   (a trivial view behind the same sign-in), ``directory`` is ``GET /api/v1/directory/`` with a
    mix of queries drawn from the data: full names, surnames, full pinyin, initials, and
    college + graduation year. Every directory request is a verified alumnus's page-1 lookup with
    all privacy rules applied and one lookup counted in LookupStat.
@@ -424,7 +425,11 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=20, help="measured seconds per scenario (max 30)")
     parser.add_argument("--warmup", type=float, default=3)
     parser.add_argument("--port", type=int, default=8765)
-    parser.add_argument("--scenarios", default="ping,directory")
+    parser.add_argument(
+        "--scenarios",
+        default="ping,directory",
+        help="comma-separated: ping, directory, privacy (a trivial view behind the same sign-in as the directory)",
+    )
     args = parser.parse_args()
     if not args.database_url.startswith("postgres"):
         raise SystemExit("Set DATABASE_URL (or --database-url) to a PostgreSQL database for the benchmark.")
@@ -433,9 +438,10 @@ def main() -> None:
     data = prepare(args)
     paths = {
         "ping": ["/api/v1/ping/"],
+        "privacy": ["/api/v1/me/privacy/"],
         "directory": [f"/api/v1/directory/?{urlencode(q)}" for q in data["queries"]],
     }
-    cookies = {"ping": [], "directory": data["sessions"]}
+    cookies = {"ping": [], "privacy": data["sessions"], "directory": data["sessions"]}
     load = os.getloadavg()
     print(f"load average before: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} (2 vCPUs shared)", flush=True)
     server = start_server(args)

@@ -27,7 +27,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import Exists, OuterRef, Q, QuerySet, Sum
 from django.utils import timezone
 
@@ -328,11 +328,22 @@ def directory_search(viewer: Person, query: DirectoryQuery) -> DirectoryPage:
         return _college_year_page(viewer, query, page)
     sql = f"{_SELECT} WHERE {' AND '.join(where)} ORDER BY {order} LIMIT %s OFFSET %s"
     params += [PAGE_SIZE + 1, offset]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        rows = [dict(zip(_ROW_FIELDS, row, strict=True)) for row in cursor.fetchall()]
+    rows = [dict(zip(_ROW_FIELDS, row, strict=True)) for row in _fetch(sql, params, no_jit=bool(query.employer))]
     has_next = len(rows) > PAGE_SIZE
     return DirectoryPage(entries=_entries(viewer, rows[:PAGE_SIZE]), page=page, has_next=has_next)
+
+
+def _fetch(sql: str, params: list, *, no_jit: bool = False) -> list[tuple]:
+    if no_jit and connection.vendor == "postgresql":
+        # A common employer's thousands of jobs push the estimate past jit_above_cost, and compiling
+        # the plan then takes longer (60-130 ms at a million alumni) than running it.
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("SET LOCAL jit = off")
+            cursor.execute(sql, params)
+            return cursor.fetchall()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
 
 
 def _college_year_page(viewer: Person, query: DirectoryQuery, page: int) -> DirectoryPage:
@@ -543,9 +554,7 @@ def my_profile(person: Person) -> dict:
     today = timezone.localdate()
     return {
         "person": person,
-        "degrees": list(
-            person.enrollments.select_related("college", "major", "school_class").order_by("enrollment_year", "id")
-        ),
+        "degrees": my_profile_degrees(person),
         "contacts": list(person.contacts.exclude(status=ContactChannel.Status.OBSOLETE).order_by("kind", "id")),
         "employments": list(person.employments.order_by("-start_date", "-id")),
         "honours": list(person.honours.order_by("-year", "id")),
@@ -561,6 +570,11 @@ def my_profile(person: Person) -> dict:
         .order_by("-id")
         .first(),
     }
+
+
+def my_profile_degrees(person: Person) -> list[Enrollment]:
+    """My degrees with their college, major and class, oldest first."""
+    return list(person.enrollments.select_related("college", "major", "school_class").order_by("enrollment_year", "id"))
 
 
 def my_data(person: Person) -> dict:

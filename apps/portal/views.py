@@ -269,7 +269,8 @@ class DirectoryView(VerifiedAlumnusRequiredMixin, TemplateView):
 
     def get(self, request, *args, **kwargs):
         form = DirectorySearchForm(request.GET or None)
-        context = {"form": form, "page": None, "searched": False}
+        my_classes = [d for d in selectors.my_profile_degrees(self.person) if d.school_class_id]
+        context = {"form": form, "page": None, "searched": False, "my_classes": my_classes}
         if form.is_bound and form.is_valid():
             data = {**form.cleaned_data, "college": form.cleaned_data["college"] and form.cleaned_data["college"].pk}
             query = directory_query(data)

@@ -291,3 +291,15 @@ def test_card_verify_says_only_valid_or_invalid(client, viewer):
 
 def test_card_token_is_short_enough_for_a_qr(viewer):
     assert len(card_token(viewer).token) < 80
+
+
+def test_directory_page_lists_my_classmates(client, viewer, school_class):
+    EnrollmentFactory(person=viewer, college=school_class.college, school_class=school_class)
+    mate = PersonFactory(name="同班同学", show_in_directory=True)
+    EnrollmentFactory(person=mate, college=school_class.college, school_class=school_class)
+    client.force_login(viewer.user)
+    page = client.get(reverse("portal:directory")).content.decode()
+    assert f"?school_class={school_class.pk}" in page
+    found = client.get(reverse("portal:directory"), {"school_class": school_class.pk}).content.decode()
+    assert "同班同学" in found
+    assert LookupStat.objects.get().kind == "class"
