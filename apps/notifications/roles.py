@@ -21,6 +21,7 @@ NOTIFICATIONS_PERMISSIONS: dict[str, list[str]] = {
         "notifications.view_bounceevent",
         "notifications.add_bounceevent",
         "notifications.view_consentevent",
+        "notifications.add_consentevent",
     ],
     Role.OFFICE_STAFF: [
         *_crud(_MAILING, ("view", "add", "change")),
@@ -28,6 +29,7 @@ NOTIFICATIONS_PERMISSIONS: dict[str, list[str]] = {
         "notifications.view_bounceevent",
         "notifications.add_bounceevent",
         "notifications.view_consentevent",
+        "notifications.add_consentevent",
     ],
     # College staff message their own colleges' people only (scoping).
     Role.COLLEGE_STAFF: [*_crud(_MAILING, ("view", "add", "change"))],

@@ -115,3 +115,35 @@ def test_mailing_workflow_through_the_admin(client, staff, college, django_captu
     page = client.get(reverse("admin:notifications_message_change", args=[message.pk]))
     assert b"message_progress.js" in page.content
     assert b"<script>" not in page.content  # CSP: no inline scripts
+
+
+def test_bounce_consent_and_publication_admin_refuse_roles_without_rights(client, college_staff, staff, college):
+    urls = [
+        reverse("admin:notifications_bounceevent_changelist"),
+        reverse("admin:notifications_consentevent_changelist"),
+        reverse("admin:news_publication_changelist"),
+    ]
+    client.force_login(college_staff)
+    assert [client.get(url).status_code for url in urls] == [403, 403, 403]
+    client.force_login(staff)
+    assert [client.get(url).status_code for url in urls] == [200, 200, 200]
+
+
+def test_staff_records_a_bounce_and_a_consent_in_the_admin(client, staff, college):
+    person = alumnus_with_email(college=college, email="dead@example.com")
+    client.force_login(staff)
+    response = client.post(
+        reverse("admin:notifications_bounceevent_add"),
+        {"channel_kind": "email", "address": "dead@example.com", "kind": "hard", "reason": "退信"},
+    )
+    assert response.status_code == 302
+    assert person.contacts.get().status == "bounced"
+    response = client.post(
+        reverse("admin:notifications_consentevent_add"),
+        {"person": person.pk, "channel": "public", "category": "news", "granted": "on", "statement": "电话中同意署名"},
+    )
+    assert response.status_code == 302
+    from apps.notifications.models import ConsentEvent
+
+    event = ConsentEvent.objects.get(person=person)
+    assert (event.source, event.actor, event.granted) == ("staff", staff, True)
