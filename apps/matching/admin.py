@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 
-from apps.alumni.models import Enrollment
+from apps.alumni.models import Enrollment, Honour
 from apps.imports.api.uploads import ENVELOPE_BYTES, LimitedUploadHandler
 
 from . import services
@@ -71,34 +71,104 @@ def guard_upload(request) -> LimitedUploadHandler:
     return handler
 
 
+# Labels of the keys and coded values that evidence and hints hold (stored in English identifiers).
+KEYS = {
+    "record": gettext_lazy("on record"),
+    "similarity": gettext_lazy("similarity"),
+    "alumni_there": gettext_lazy("alumni there"),
+    "namesakes_expected_there": gettext_lazy("namesakes expected there by chance"),
+    "difference": gettext_lazy("years apart"),
+    "matched": gettext_lazy("agreeing"),
+    "implied_by_birth_year": gettext_lazy("half points: implied by the birth year"),
+    "kind": gettext_lazy("kind"),
+    "graduation": gettext_lazy("graduation"),
+    "enrolment": gettext_lazy("enrolment"),
+    "unclear": gettext_lazy("year"),
+    "degree": gettext_lazy("degree"),
+    "majors": gettext_lazy("majors"),
+    "major": gettext_lazy("major"),
+    "colleges": gettext_lazy("colleges"),
+    "college": gettext_lazy("college"),
+    "school_named": gettext_lazy("our school named"),
+    "school": gettext_lazy("school"),
+    "school_text": gettext_lazy("as written"),
+    "enrolment_year": gettext_lazy("enrolment year"),
+    "graduation_year": gettext_lazy("graduation year"),
+    "year": gettext_lazy("year"),
+    "age_at_enrolment": gettext_lazy("age at enrolment"),
+    "honour_year": gettext_lazy("honour year"),
+    "first_enrolment": gettext_lazy("first enrolment"),
+}
+VALUES = {
+    True: gettext_lazy("yes"),
+    False: gettext_lazy("no"),
+    "ours": gettext_lazy("our school"),
+    "other": gettext_lazy("another school"),
+    "M": gettext_lazy("Male"),
+    "F": gettext_lazy("Female"),
+    **dict(Enrollment.DegreeLevel.choices),
+}
+
+
 def _plain(value) -> str:
-    """A compared value as one line of text for the evidence table."""
-    if value is None or value == "" or value == []:
+    """A compared value as one line of text for the evidence table, with translated labels."""
+    if value is None or value == "" or value == [] or value == {}:
         return "—"
     if isinstance(value, dict):
-        parts = [f"{k}: {_plain(v)}" for k, v in value.items() if v not in (None, "", [], {})]
+        parts = [f"{KEYS.get(k, k)}: {_plain(v)}" for k, v in value.items() if v not in (None, "", [], {})]
         return "; ".join(parts) or "—"
     if isinstance(value, list | tuple):
         return ", ".join(_plain(v) for v in value) or "—"
+    if isinstance(value, bool | str) and value in VALUES:
+        return str(VALUES[value])
     return str(value)
 
 
+def hint_rows(hints: dict) -> list[tuple[str, str]]:
+    """What was read from a row, as (label, text) lines for the review page."""
+    lines = []
+    if hints.get("birth_year"):
+        month = f"-{hints['birth_month']:02d}" if hints.get("birth_month") else ""
+        lines.append((_("Birth year"), f"{hints['birth_year']}{month}"))
+    if hints.get("gender"):
+        lines.append((_("Gender"), _plain(hints["gender"])))
+    if hints.get("former_names"):
+        lines.append((_("Former names"), ", ".join(hints["former_names"])))
+    if hints.get("organisation"):
+        lines.append((_("Organisation"), hints["organisation"]))
+    for education in hints.get("education", []):
+        lines.append((_("Education"), _plain(education)))
+    if hints.get("other_schools"):
+        lines.append((_("Other schools"), ", ".join(hints["other_schools"])))
+    kinds = dict(Honour.Kind.choices)
+    honour = " ".join(str(part) for part in (kinds.get(hints.get("honour_kind"), ""), hints.get("honour_title", ""),
+                                             hints.get("honour_year") or "") if part)  # fmt: skip
+    lines.append((_("Honour"), honour or "—"))
+    return lines
+
+
 def evidence_rows(evidence: dict) -> list[dict]:
-    """The evidence of one candidate as table rows: feature, the list's value, the record's, points."""
+    """The evidence of one candidate as table rows (in FEATURES order: PostgreSQL's jsonb does not keep
+    key order): feature, the list's value, the record's value with the comparison's details, points."""
     rows = []
-    for feature, entry in evidence.items():
+    order = {feature: index for index, feature in enumerate(FEATURES)}
+    for feature, entry in sorted(evidence.items(), key=lambda item: order.get(item[0], len(order))):
         if feature == "chance":
             listed = _("%(n)s namesakes") % {"n": entry.get("namesakes", 0)}
             recorded = str(entry.get("expected_agreeing", ""))
         elif feature == "name":
-            listed, recorded = entry.get("list", ""), entry.get("record", "")
-            recorded = f"{recorded} ({NAME_MATCHES.get(entry.get('match'), entry.get('match'))})"
+            listed = entry.get("list", "")
+            recorded = f"{entry.get('record', '')} ({NAME_MATCHES.get(entry.get('match'), entry.get('match'))})"
         else:
             listed = _plain(entry.get("list"))
-            recorded = _plain({k: v for k, v in entry.items() if k not in ("list", "points")})
+            recorded = _plain(entry.get("record")) if "record" in entry else ""
+            details = {k: v for k, v in entry.items() if k not in ("list", "record", "points")}
+            if details:
+                recorded = f"{recorded} ({_plain(details)})" if recorded else _plain(details)
         rows.append(
-            {"feature": FEATURES.get(feature, feature), "list": listed, "record": recorded, "points": entry["points"]}
-        )
+            {"feature": FEATURES.get(feature, feature), "list": listed, "record": recorded or "—",
+             "points": entry["points"]}
+        )  # fmt: skip
     return rows
 
 
@@ -299,7 +369,7 @@ class MatchJobAdmin(admin.ModelAdmin):
             "job": job,
             "row": row,
             "band": band,
-            "hints": row.hints,
+            "hints": hint_rows(row.hints),
             "raw": row.raw,
             "candidates": [
                 {

@@ -130,6 +130,7 @@ class MatchRow(models.Model):
         PENDING = "pending", _("To review")
         CONFIRMED = "confirmed", _("Confirmed")
         NO_MATCH = "no_match", _("Not an alumnus")
+        NO_CANDIDATES = "none_found", _("No candidates")
 
     job = models.ForeignKey(MatchJob, on_delete=models.CASCADE, related_name="rows", verbose_name=_("job"))
     row = models.PositiveIntegerField(_("row"), help_text=_("Spreadsheet row number; the header is row 1."))

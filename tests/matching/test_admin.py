@@ -7,6 +7,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from apps.alumni.models import Honour
+from apps.matching.admin import evidence_rows
 from apps.matching.models import Decision, MatchCandidate, MatchJob, MatchRow
 from apps.matching.services import match_file_run
 from tests.matching.factories import ACADEMICIAN_ROW, alumnus, write_csv
@@ -137,3 +138,17 @@ def test_college_staff_see_only_their_jobs_and_people(client, college_staff, col
     assert response.status_code == 404
     assert not Honour.objects.exists()
     assert list(client.get(_url("changelist")).context["cl"].result_list) == [own]
+
+
+def test_evidence_rows_in_feature_order_with_labels():
+    evidence = {
+        "employer": {"list": "中国商飞", "record": "中国商用飞机有限责任公司", "similarity": 90, "points": 20},
+        "name": {"list": "張偉", "record": "张伟", "match": "exact", "points": 40},
+        "gender": {"list": "M", "record": "M", "points": 5},
+    }
+    rows = evidence_rows(evidence)
+    assert [str(r["feature"]) for r in rows] == ["Name", "Gender", "Employer"]
+    assert rows[0]["record"] == "张伟 (same name)"
+    assert (rows[1]["list"], rows[1]["record"]) == ("Male", "Male")
+    assert rows[2]["record"] == "中国商用飞机有限责任公司 (similarity: 90)"
+    assert sum(r["points"] for r in rows) == 65

@@ -43,6 +43,7 @@ def test_upload_is_matched_by_the_task_with_progress_and_counts(
     assert (job.rows_total, job.rows_done, job.percent) == (2, 2, 100)
     assert (job.high_count, job.review_count, job.none_count) == (1, 0, 1)
     assert not job.file.name.endswith("院士名单.csv")  # stored under a generated name
+    assert MatchRow.objects.get(job=job, row=3).resolution == MatchRow.Resolution.NO_CANDIDATES
     row = MatchRow.objects.get(job=job, row=2)
     assert row.band == Band.HIGH
     assert row.raw["姓名"] == "張偉"

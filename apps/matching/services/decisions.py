@@ -38,7 +38,9 @@ def resolution_for(states: list[str]) -> str:
     """A row's resolution from its candidates' decisions: confirmed, no match, or still to decide."""
     if Decision.CONFIRMED in states:
         return MatchRow.Resolution.CONFIRMED
-    if not states or all(state == Decision.REJECTED for state in states):
+    if not states:
+        return MatchRow.Resolution.NO_CANDIDATES
+    if all(state == Decision.REJECTED for state in states):
         return MatchRow.Resolution.NO_MATCH
     return MatchRow.Resolution.PENDING
 
