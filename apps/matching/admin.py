@@ -9,6 +9,7 @@ from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
+from django.db import transaction
 from django.http import Http404, HttpResponseNotAllowed, JsonResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
@@ -23,7 +24,7 @@ from apps.imports.api.uploads import ENVELOPE_BYTES, LimitedUploadHandler
 
 from . import services
 from .forms import MatchUploadForm
-from .models import Band, Decision, MatchCandidate, MatchJob, MatchRow
+from .models import Band, MatchCandidate, MatchJob, MatchRow
 from .permissions import can_decide_match, can_use_matching
 from .selectors import (
     match_candidates,
@@ -437,11 +438,13 @@ class MatchJobAdmin(admin.ModelAdmin):
         if request.method != "POST":
             return HttpResponseNotAllowed(["POST"])
         job = self._job(request, object_id)
-        visible = people_scope(request.user).filter(
-            pk__in=MatchCandidate.objects.filter(row__job=job, rank=1, decision=Decision.PENDING).values("person_id")
-        )
-        count = services.match_job_accept_high(job=job, actor=request.user, visible_person_ids=visible.values("pk"))
+        with transaction.atomic():
+            services.match_job_accept_high_start(job=job, actor=request.user)
         self.message_user(
-            request, _("%(count)s high-confidence rows were confirmed and their honours written.") % {"count": count}
+            request,
+            _(
+                "The best candidates of the high-confidence rows are being confirmed and their honours written; "
+                "reload this page to see the progress."
+            ),
         )
         return redirect("admin:matching_matchjob_change", job.pk)

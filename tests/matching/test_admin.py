@@ -68,7 +68,8 @@ def test_upload_progress_review_confirm_and_accept(
     assert decided.status_code == 302
     assert Honour.objects.filter(person=namesake, kind="cae").count() == 1
 
-    accepted = client.post(_url("accept_high", job.pk))
+    with django_capture_on_commit_callbacks(execute=True):
+        accepted = client.post(_url("accept_high", job.pk))
     assert accepted.status_code == 302
     assert Honour.objects.filter(person=academician).count() == 1
     assert MatchRow.objects.filter(job=job, resolution=MatchRow.Resolution.PENDING).count() == 0

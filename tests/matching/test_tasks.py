@@ -6,7 +6,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from apps.matching.models import MatchJob, MatchRow
-from apps.matching.tasks import match_job_run_task
+from apps.matching.tasks import match_job_accept_high_task, match_job_run_task
 from tests.celery_worker import wait_for_log
 from tests.matching.factories import ACADEMICIAN_ROW, write_csv
 
@@ -30,13 +30,27 @@ def test_task_twice_matches_once_and_takes_over_a_job_whose_worker_died(tmp_path
 
 
 @pytest.mark.django_db
+def test_accept_high_task_twice_confirms_once_in_the_actors_scope(
+    tmp_path, staff, college_staff, academician, media_root
+):
+    job = _queued_job(tmp_path, staff)
+    match_job_run_task.apply(args=[job.pk])
+    assert match_job_accept_high_task.apply(args=[job.pk, college_staff.pk]).get() == 0  # not their people
+    assert match_job_accept_high_task.apply(args=[job.pk, staff.pk]).get() == 1
+    assert match_job_accept_high_task.apply(args=[job.pk, staff.pk]).get() == 0
+    assert academician.honours.count() == 1
+
+
+@pytest.mark.django_db
 def test_task_for_a_job_that_disappeared_is_a_quiet_no_op():
     assert match_job_run_task.apply(args=[123456]).get() == ""
+    assert match_job_accept_high_task.apply(args=[123456, 1]).get() == 0
 
 
-def test_task_is_configured_for_redelivery():
-    assert match_job_run_task.acks_late is True
-    assert match_job_run_task.reject_on_worker_lost is True
+def test_tasks_are_configured_for_redelivery():
+    for task in (match_job_run_task, match_job_accept_high_task):
+        assert task.acks_late is True
+        assert task.reject_on_worker_lost is True
 
 
 @pytest.mark.celery_worker

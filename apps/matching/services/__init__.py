@@ -6,6 +6,7 @@ from .decisions import (
     match_candidate_confirm,
     match_candidate_reject,
     match_job_accept_high,
+    match_job_accept_high_start,
     match_row_reject,
     resolution_for,
 )
@@ -26,6 +27,7 @@ __all__ = [
     "match_candidate_reject",
     "match_file_run",
     "match_job_accept_high",
+    "match_job_accept_high_start",
     "match_job_create",
     "match_job_run",
     "match_row_reject",

@@ -197,6 +197,14 @@ def match_row_reject(*, row: MatchRow, actor) -> int:
     return len(pending)
 
 
+def match_job_accept_high_start(*, job: MatchJob, actor) -> None:
+    """Queue the bulk acceptance of a job's high-confidence rows (after this transaction commits)."""
+    from ..tasks import match_job_accept_high_task
+
+    audit.record(actor=actor, action="matching.accept_high", target=job)
+    transaction.on_commit(lambda: match_job_accept_high_task.delay(job.pk, actor.pk))
+
+
 def match_job_accept_high(*, job: MatchJob, actor, visible_person_ids=None) -> int:
     """Confirm the best candidate of every high-confidence row still to decide; returns how many.
 
