@@ -36,6 +36,7 @@ from apps.chapters.models import ChapterMembership
 from apps.core.models import AuditEvent
 from apps.core.names import clean_text, looks_like_pinyin, name_key
 
+from . import sql as prepared
 from .models import Conversation, DataRightsRequest, LookupStat, RelayBlock, RelayMessage
 
 PAGE_SIZE = 20
@@ -72,20 +73,30 @@ def viewer_person(user) -> Person | None:
         return None
     if hasattr(user, _PERSON_ATTR):
         return getattr(user, _PERSON_ATTR)
-    # Raw SQL: this runs on every portal request, and the ORM's query compilation cost more than
-    # the query. The ID number is neither needed nor decrypted here (it loads on access).
-    found = list(
-        Person.objects.raw(
-            f"SELECT {_VIEWER_COLUMNS} FROM alumni_person WHERE user_id = %s AND NOT is_deceased",  # noqa: S608
-            [user.pk],
-        )
-    )
-    person = found[0] if found else None
+    # A prepared statement: this runs on every portal request. Date columns and the ID number are
+    # left deferred (they load on access, with their types).
+    rows = prepared.fetch("portal_viewer", "bigint", _VIEWER, [user.pk])
+    person = None
+    if rows:
+        values = [
+            bool(v) if f.get_internal_type() == "BooleanField" else v
+            for f, v in zip(_VIEWER_FIELDS, rows[0], strict=True)
+        ]
+        person = Person.from_db(connection.alias, [f.attname for f in _VIEWER_FIELDS], values)
     setattr(user, _PERSON_ATTR, person)
     return person
 
 
-_VIEWER_COLUMNS = ", ".join(f.column for f in Person._meta.concrete_fields if f.name not in ("id_number",))
+_VIEWER_FIELDS = [
+    f
+    for f in Person._meta.concrete_fields
+    if f.get_internal_type() in ("BigAutoField", "CharField", "BooleanField", "FileField", "ImageField", "ForeignKey")
+    or f.name == "user"
+]
+_VIEWER = (
+    f"SELECT {', '.join(f.column for f in _VIEWER_FIELDS)} FROM alumni_person"  # noqa: S608 - column names only
+    " WHERE user_id = $1 AND NOT is_deceased"
+)
 
 
 def forget_viewer(user) -> None:
@@ -393,29 +404,32 @@ _MY_CHAPTERS = (
 )
 
 
+_RELATIONS = (
+    "SELECT e.person_id, 'classmate' FROM alumni_enrollment e WHERE e.person_id = ANY($1)"
+    " AND e.school_class_id IN (SELECT mine.school_class_id FROM alumni_enrollment mine"
+    " WHERE mine.person_id = $2 AND mine.school_class_id IS NOT NULL)"
+    " UNION ALL"
+    " SELECT m.person_id, 'chaptermate' FROM chapters_chaptermembership m WHERE m.person_id = ANY($1)"
+    " AND (m.left_on IS NULL OR m.left_on > $3) AND m.chapter_id IN (SELECT mine.chapter_id"
+    " FROM chapters_chaptermembership mine JOIN chapters_chapter chapter ON chapter.id = mine.chapter_id"
+    " WHERE mine.person_id = $2 AND (mine.left_on IS NULL OR mine.left_on > $3) AND chapter.is_active)"
+)
+
+
 def relations_of(viewer_id: int, person_ids: list[int]) -> dict[int, set[str]]:
     """person id -> {"classmate", "chaptermate"} relations to the viewer, for a page of people.
 
-    One small query over the (class, person) and (person, chapter) indexes of just these people,
-    written out because it runs on every lookup: an ORM EXISTS per row let PostgreSQL hash every
-    member of the viewer's chapters, and the ORM's version cost more to plan than to run.
+    One small prepared query over the (class, person) and (person, chapter) indexes of just these
+    people: an EXISTS per result row let PostgreSQL hash every member of the viewer's chapters.
     """
     found: dict[int, set[str]] = {pk: set() for pk in person_ids}
     if not person_ids:
         return found
-    today = timezone.localdate()
-    ids = _placeholders(person_ids)
-    sql = (
-        f"SELECT e.person_id, 'classmate' FROM alumni_enrollment e WHERE e.person_id IN ({ids})"  # noqa: S608 - placeholders only
-        f" AND e.school_class_id IN ({_MY_CLASSES})"
-        " UNION ALL"
-        f" SELECT m.person_id, 'chaptermate' FROM chapters_chaptermembership m WHERE m.person_id IN ({ids})"
-        f" AND (m.left_on IS NULL OR m.left_on > %s) AND m.chapter_id IN ({_MY_CHAPTERS})"
+    rows = prepared.fetch(
+        "portal_relations", "bigint[], bigint, date", _RELATIONS, [person_ids, viewer_id, timezone.localdate()]
     )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [*person_ids, viewer_id, *person_ids, today, viewer_id, today])
-        for person_id, relation in cursor.fetchall():
-            found[person_id].add(relation)
+    for person_id, relation in rows:
+        found[person_id].add(relation)
     return found
 
 
@@ -454,38 +468,33 @@ def _entries(viewer: Person, rows: list[dict]) -> list[DirectoryEntry]:
     return entries
 
 
+_DETAILS = (
+    "SELECT 'degree', e.person_id, e.degree_level, c.name, COALESCE(m.name, ''), COALESCE(s.name, ''),"
+    " e.enrollment_year, e.graduation_year, CAST(NULL AS date), e.id"
+    " FROM alumni_enrollment e JOIN alumni_college c ON c.id = e.college_id"
+    " LEFT JOIN alumni_major m ON m.id = e.major_id LEFT JOIN alumni_schoolclass s ON s.id = e.school_class_id"
+    " WHERE e.person_id = ANY($1)"
+    " UNION ALL"
+    " SELECT 'job', j.person_id, j.organisation, j.title, '', '', NULL, NULL, j.start_date, j.id"
+    " FROM alumni_employment j WHERE j.person_id = ANY($2) AND j.end_date IS NULL"
+    " UNION ALL"
+    " SELECT 'contact', k.person_id, k.kind, k.value, k.status, '', NULL, NULL, NULL, k.id"
+    " FROM alumni_contactchannel k WHERE k.person_id = ANY($3) AND k.kind = ANY($4) AND k.status = ANY($5)"
+)
+
+
 def _attach_details(by_id: dict[int, DirectoryEntry], *, employment_ids: list[int], contact_ids: list[int]) -> None:
     """Degrees of everyone, current jobs and contacts only of those who may be seen: one query."""
     for entry_id in employment_ids:
         by_id[entry_id].employer, by_id[entry_id].title = "", ""
     for entry_id in contact_ids:
         by_id[entry_id].contacts = []
-    person_ids = list(by_id)
-    parts = [
-        "SELECT 'degree', e.person_id, e.degree_level, c.name, COALESCE(m.name, ''), COALESCE(s.name, ''),"  # noqa: S608
-        " e.enrollment_year, e.graduation_year, CAST(NULL AS date), e.id"
-        " FROM alumni_enrollment e JOIN alumni_college c ON c.id = e.college_id"
-        " LEFT JOIN alumni_major m ON m.id = e.major_id LEFT JOIN alumni_schoolclass s ON s.id = e.school_class_id"
-        f" WHERE e.person_id IN ({_placeholders(person_ids)})"
-    ]
-    params: list = list(person_ids)
-    if employment_ids:
-        parts.append(
-            "SELECT 'job', j.person_id, j.organisation, j.title, '', '', NULL, NULL, j.start_date, j.id"  # noqa: S608
-            f" FROM alumni_employment j WHERE j.person_id IN ({_placeholders(employment_ids)}) AND j.end_date IS NULL"
-        )
-        params += employment_ids
-    if contact_ids:
-        parts.append(
-            "SELECT 'contact', k.person_id, k.kind, k.value, k.status, '', NULL, NULL, NULL, k.id"  # noqa: S608
-            f" FROM alumni_contactchannel k WHERE k.person_id IN ({_placeholders(contact_ids)})"
-            f" AND k.kind IN ({_placeholders(SHOWN_CONTACT_KINDS)})"
-            f" AND k.status IN ({_placeholders(SHOWN_CONTACT_STATUSES)})"
-        )
-        params += [*contact_ids, *SHOWN_CONTACT_KINDS, *SHOWN_CONTACT_STATUSES]
-    with connection.cursor() as cursor:
-        cursor.execute(" UNION ALL ".join(parts), params)
-        rows = cursor.fetchall()
+    rows = prepared.fetch(
+        "portal_details",
+        "bigint[], bigint[], bigint[], text[], text[]",
+        _DETAILS,
+        [list(by_id), employment_ids, contact_ids, list(SHOWN_CONTACT_KINDS), list(SHOWN_CONTACT_STATUSES)],
+    )
     labels = dict(Enrollment.DegreeLevel.choices)
     degrees = sorted((r for r in rows if r[0] == "degree"), key=lambda r: (r[6] is None, r[6] or 0, r[9]))
     for _part, person_id, level, college, major, school_class, start, end, _date, _id in degrees:

@@ -303,3 +303,10 @@ def test_directory_page_lists_my_classmates(client, viewer, school_class):
     found = client.get(reverse("portal:directory"), {"school_class": school_class.pk}).content.decode()
     assert "同班同学" in found
     assert LookupStat.objects.get().kind == "class"
+
+
+def test_directory_page_loads_htmx_from_static_files(client, viewer):
+    client.force_login(viewer.user)
+    page = client.get(reverse("portal:directory")).content.decode()
+    assert '<script src="/static/vendor/htmx/htmx.min.js" defer></script>' in page
+    assert 'hx-get="' in page

@@ -57,3 +57,15 @@ def portal_nav(context):
         "claim_url": claim_url() if user is not None and user.is_authenticated and person is None else None,
         "csrf_token": context.get("csrf_token"),
     }
+
+
+@register.simple_tag
+def optional_static(path: str) -> str:
+    """The URL of an npm-installed static file, or "" when `make assets` has not provided it (the
+    page then works without that enhancement instead of failing on a missing manifest entry)."""
+    from django.contrib.staticfiles.storage import staticfiles_storage
+
+    try:
+        return staticfiles_storage.url(path)
+    except ValueError:
+        return ""
