@@ -15,13 +15,18 @@ What it does (see bench/lookup_load.md for the figures and their reading):
    only. Rate limits are lifted through the settings' environment variables (empty rates), not
    by code.
 3. For each scenario, ``--connections`` client threads (spread over two processes) send requests
-   for ``--duration`` seconds after a short warm-up and record each latency: ``ping`` is
+   for ``--duration`` seconds in all, in ``--rounds`` slices that take turns with the other
+   scenarios (so a change in the shared machine's load falls on all of them alike), after a short
+   warm-up, and record each latency: ``ping`` is
    ``GET /api/v1/ping/`` (a trivial DRF view), ``privacy`` (optional) is ``GET /api/v1/me/privacy/``
    (a trivial view behind the same sign-in), ``directory`` is ``GET /api/v1/directory/`` with a
    mix of queries drawn from the data: full names, surnames, full pinyin, initials, and
    college + graduation year. Every directory request is a verified alumnus's page-1 lookup with
    all privacy rules applied and one lookup counted in LookupStat.
-4. Prints requests/s, p50, p95 and p99 for both, the ratio, and checks that every lookup was counted.
+4. Prints requests/s, p50, p95 and p99 for each, the CPU time the gunicorn workers and their
+   PostgreSQL backends spent per request (read from /proc: the cost of a request whatever else
+   the machine runs), the ratios, and checks that every lookup was counted. ``--explain`` first
+   times each kind of lookup in-process with the search's planning and execution time.
 
 Only loopback sockets are used; gunicorn is stopped at the end (by its pid).
 """
@@ -343,39 +348,42 @@ def _client_process(port, paths, cookies, threads, warmup, duration, out) -> Non
     out.put((latencies, statuses, total[0]))
 
 
-def run_scenario(name: str, args, paths: list[str], cookies: list[str], server) -> dict:
+def measure(args, paths: list[str], cookies: list[str], server, *, seconds: float, warmup: float) -> dict:
+    """One slice of load: latencies of the measured requests, statuses, requests sent in all, server CPU."""
     processes = max(1, min(args.client_processes, args.connections))
     per_process = [
         args.connections // processes + (1 if i < args.connections % processes else 0) for i in range(processes)
     ]
     out = multiprocessing.Queue()
     children = [
-        multiprocessing.Process(
-            target=_client_process, args=(args.port, paths, cookies, n, args.warmup, args.duration, out)
-        )
+        multiprocessing.Process(target=_client_process, args=(args.port, paths, cookies, n, warmup, seconds, out))
         for n in per_process
     ]
     cpu_before = _cpu_snapshot(server)
     for child in children:
         child.start()
-    latencies: list[float] = []
-    statuses: dict[int, int] = {}
-    sent = 0
+    raw = {"latencies": [], "statuses": {}, "sent": 0, "seconds": seconds, "web": 0.0, "db": 0.0}
     for _ in children:
-        got, codes, all_sent = out.get(timeout=args.warmup + args.duration + 120)
-        sent += all_sent
-        latencies.extend(got)
+        got, codes, all_sent = out.get(timeout=warmup + seconds + 120)
+        raw["sent"] += all_sent
+        raw["latencies"].extend(got)
         for code, n in codes.items():
-            statuses[code] = statuses.get(code, 0) + n
+            raw["statuses"][code] = raw["statuses"].get(code, 0) + n
     for child in children:
         child.join()
-    cpu_after = _cpu_snapshot(server)
-    spent = {"web": 0.0, "db": 0.0}
-    for key, after in cpu_after.items():
-        spent[key[0]] += after - cpu_before.get(key, 0.0)
-    cpu = spent["web"] + spent["db"]
-    latencies.sort()
-    count = len(latencies)
+    for key, after in _cpu_snapshot(server).items():
+        raw[key[0]] += after - cpu_before.get(key, 0.0)
+    return raw
+
+
+def summarise(name: str, slices: list[dict]) -> dict:
+    latencies = sorted(x for raw in slices for x in raw["latencies"])
+    statuses: dict[int, int] = {}
+    for raw in slices:
+        for code, n in raw["statuses"].items():
+            statuses[code] = statuses.get(code, 0) + n
+    count, seconds, sent = len(latencies), sum(r["seconds"] for r in slices), sum(r["sent"] for r in slices)
+    web, db = sum(r["web"] for r in slices), sum(r["db"] for r in slices)
 
     def pct(p: float) -> float:
         return latencies[min(count - 1, int(p * count))] * 1000 if count else float("nan")
@@ -383,17 +391,17 @@ def run_scenario(name: str, args, paths: list[str], cookies: list[str], server) 
     result = {
         "scenario": name,
         "requests": count,
-        "rps": count / args.duration,
+        "rps": count / seconds,
         "p50": pct(0.50),
         "p95": pct(0.95),
         "p99": pct(0.99),
         "mean": statistics.fmean(latencies) * 1000 if count else float("nan"),
         "statuses": statuses,
-        # CPU of the gunicorn workers and their PostgreSQL backends per request (warm-up included):
+        # CPU of the gunicorn workers and their PostgreSQL backends per request (warm-ups included):
         # the cost of a request whatever else the shared machine is doing.
-        "cpu_ms": cpu / sent * 1000 if sent else float("nan"),
-        "web_cpu_ms": spent["web"] / sent * 1000 if sent else float("nan"),
-        "db_cpu_ms": spent["db"] / sent * 1000 if sent else float("nan"),
+        "cpu_ms": (web + db) / sent * 1000 if sent else float("nan"),
+        "web_cpu_ms": web / sent * 1000 if sent else float("nan"),
+        "db_cpu_ms": db / sent * 1000 if sent else float("nan"),
     }
     print(
         f"{name:10s} {result['rps']:8.0f} req/s   p50 {result['p50']:6.1f} ms   p95 {result['p95']:6.1f} ms   "
@@ -403,6 +411,65 @@ def run_scenario(name: str, args, paths: list[str], cookies: list[str], server) 
         flush=True,
     )
     return result
+
+
+def explain(args) -> None:
+    """In-process: each kind of lookup once through the selector, with the queries it ran and the
+    server's planning and execution time of its search statement (EXPLAIN ANALYZE)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from apps.alumni.models import Enrollment, Person
+    from apps.portal import selectors
+    from apps.portal.selectors import DirectoryQuery
+
+    viewer = Person.objects.filter(user__email__endswith=f"@{BENCH_DOMAIN}").first()
+    degree = (
+        Enrollment.objects.filter(person__show_in_directory=True, school_class__isnull=False)
+        .values("college_id", "graduation_year", "school_class_id")
+        .first()
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT city FROM alumni_person WHERE show_in_directory AND city <> '' GROUP BY city ORDER BY count(*) DESC"
+            " LIMIT 1"
+        )
+        city = cursor.fetchone()[0]
+        cursor.execute(
+            "SELECT organisation FROM alumni_employment WHERE end_date IS NULL GROUP BY organisation"
+            " ORDER BY count(*) DESC LIMIT 1"
+        )
+        employer = cursor.fetchone()[0][:2]
+    cases = {
+        "name 张伟": DirectoryQuery(q="张伟"),
+        "surname 张": DirectoryQuery(q="张"),
+        "pinyin zhangwei": DirectoryQuery(q="zhangwei"),
+        "initials zw": DirectoryQuery(q="zw"),
+        "initials zw, page 5": DirectoryQuery(q="zw", page=5),
+        "college + year": DirectoryQuery(college_id=degree["college_id"], graduation_year=degree["graduation_year"]),
+        "class": DirectoryQuery(class_id=degree["school_class_id"]),
+        f"city {city}": DirectoryQuery(city=city),
+        f"employer {employer}…": DirectoryQuery(employer=employer),
+        "name 王 + college": DirectoryQuery(q="王", college_id=degree["college_id"]),
+    }
+    header = ("lookup", "rows", "queries", "selector ms", "search plan ms", "search run ms")
+    print(f"{header[0]:22s} {header[1]:>4s} {header[2]:>7s} {header[3]:>11s} {header[4]:>14s} {header[5]:>13s}")
+    for label, query in cases.items():
+        selectors.directory_search(viewer, query)  # warm
+        with CaptureQueriesContext(connection) as captured:
+            began = time.perf_counter()
+            page = selectors.directory_search(viewer, query)
+            took = (time.perf_counter() - began) * 1000
+        search = next(q["sql"] for q in captured.captured_queries if q["sql"].startswith("SELECT p.id"))
+        with connection.cursor() as cursor:
+            cursor.execute("EXPLAIN (ANALYZE) " + search)
+            lines = [row[0] for row in cursor.fetchall()]
+        plan = next((line.split(":")[1].strip() for line in lines if line.startswith("Planning Time")), "?")
+        run = next((line.split(":")[1].strip() for line in lines if line.startswith("Execution Time")), "?")
+        print(
+            f"{label:22s} {len(page.entries):4d} {len(captured.captured_queries):7d} {took:11.1f} "
+            f"{plan.replace(' ms', ''):>14s} {run.replace(' ms', ''):>13s}"
+        )
 
 
 def _lookups_counted() -> int:
@@ -422,9 +489,11 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=3, help="gunicorn sync workers")
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--client-processes", type=int, default=2)
-    parser.add_argument("--duration", type=float, default=20, help="measured seconds per scenario (max 30)")
+    parser.add_argument("--duration", type=float, default=24, help="measured seconds per scenario (max 30)")
     parser.add_argument("--warmup", type=float, default=3)
+    parser.add_argument("--rounds", type=int, default=4, help="slices per scenario, taking turns")
     parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument("--explain", action="store_true", help="also time each kind of lookup in-process")
     parser.add_argument(
         "--scenarios",
         default="ping,directory",
@@ -436,6 +505,8 @@ def main() -> None:
     args.duration = min(args.duration, 30)
 
     data = prepare(args)
+    if args.explain:
+        explain(args)
     paths = {
         "ping": ["/api/v1/ping/"],
         "privacy": ["/api/v1/me/privacy/"],
@@ -445,18 +516,31 @@ def main() -> None:
     load = os.getloadavg()
     print(f"load average before: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} (2 vCPUs shared)", flush=True)
     server = start_server(args)
-    results = {}
+    names = args.scenarios.split(",")
+    slices: dict[str, list[dict]] = {name: [] for name in names}
+    counted = _lookups_counted()
     try:
-        for name in args.scenarios.split(","):
-            before = _lookups_counted() if name == "directory" else 0
-            results[name] = run_scenario(name, args, paths[name], cookies[name], server)
-            if name == "directory":
-                counted = _lookups_counted() - before
-                ok = results[name]["statuses"].get(200, 0)
-                # Warm-up requests are counted too, so at least every measured 200 must be.
-                print(f"lookups counted: {counted:,} (measured 200 responses: {ok:,})", flush=True)
+        # Scenarios take turns in short slices, so a change in what else the shared machine runs
+        # falls on all of them alike.
+        for round_number in range(args.rounds):
+            for name in names:
+                slices[name].append(
+                    measure(
+                        args,
+                        paths[name],
+                        cookies[name],
+                        server,
+                        seconds=args.duration / args.rounds,
+                        warmup=args.warmup if round_number == 0 else 1,
+                    )
+                )
     finally:
         stop_server(server)
+    results = {name: summarise(name, slices[name]) for name in names}
+    if "directory" in results:
+        # Warm-up requests are counted too, so at least every measured 200 must be.
+        ok = results["directory"]["statuses"].get(200, 0)
+        print(f"lookups counted: {_lookups_counted() - counted:,} (measured 200 responses: {ok:,})", flush=True)
     if "ping" in results and "directory" in results:
         ratio = results["directory"]["rps"] / results["ping"]["rps"]
         print(
