@@ -162,7 +162,7 @@ def test_login_with_mobile_and_password(client, typed):
 
 
 def test_login_page_offers_sms_code_sign_in(client):
-    response = client.get(reverse("account_login"))
+    response = client.get(reverse("account_login"), HTTP_ACCEPT_LANGUAGE="en")
     html = response.content.decode()
     assert reverse("account_request_login_code") in html
     assert '<label for="id_login"' in html

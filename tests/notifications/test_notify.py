@@ -26,9 +26,10 @@ def test_notify_a_user_writes_outbox_row_and_portal_notice_and_sends_after_commi
         )
         assert mail.outbox == []  # nothing leaves before the transaction commits
     assert len(created) == 2
-    assert Notification.objects.get(user=staff).title == "Import #7 finished: 2024届.xlsx"
+    # Rendered in the recipient's language: the site default (Simplified Chinese) for this user.
+    assert Notification.objects.get(user=staff).title == "导入任务 #7 已完成：2024届.xlsx"
     assert [m.to for m in mail.outbox] == [[staff.email]]
-    assert "Created: 10, updated: 2" in mail.outbox[0].body
+    assert "新建：10，更新：2" in mail.outbox[0].body
     assert "https://x/1" in mail.outbox[0].body
     # The same key again: nothing new.
     assert notify(staff, "imports.job_finished", _context(), dedupe_key="imports.job_finished:7") == []
