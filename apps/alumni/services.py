@@ -16,6 +16,7 @@ from apps.core.names import clean_text, mask_id_number, normalise_contact, pinyi
 
 from .duplicates.services import duplicate_pairs_on_merge
 from .models import ContactChannel, ContactRateSnapshot, Employment, Enrollment, Honour, Person, StaffNote
+from .signals import person_merging
 
 # Values that must never reach the audit log in clear.
 _MASKED_IN_AUDIT = {"id_number": mask_id_number}
@@ -109,7 +110,8 @@ MERGE_FIELDS = [
 
 @transaction.atomic
 def person_merge(*, keep: Person, other: Person, actor, take_from_other: list[str] | tuple = ()) -> Person:
-    """Fold ``other`` into ``keep``: every degree, contact, job, honour, note and tag moves over.
+    """Fold ``other`` into ``keep``: every degree, contact, job, honour, note and tag moves over, and
+    other apps move their own rows (chapter memberships, consent ...) on ``signals.person_merging``.
 
     Empty fields of ``keep`` are filled from ``other``; fields named in ``take_from_other`` are
     overwritten with ``other``'s value. ``other`` is deleted; one audit row records its last state.
@@ -165,6 +167,7 @@ def person_merge(*, keep: Person, other: Person, actor, take_from_other: list[st
     )
     # The pair of these two is resolved; other's pairs and decisions move to keep.
     duplicate_pairs_on_merge(keep_id=keep.pk, other_id=other.pk)
+    person_merging.send(sender=Person, keep=keep, other=other)
     other.delete()
     return keep
 

@@ -6,3 +6,6 @@ class ChaptersConfig(AppConfig):
     name = "apps.chapters"
     label = "chapters"
     verbose_name = _("Chapters")
+
+    def ready(self) -> None:
+        from . import receivers  # noqa: F401

@@ -8,7 +8,7 @@ class NotificationsConfig(AppConfig):
     verbose_name = _("Communications")
 
     def ready(self) -> None:
-        from . import hooks, roles
+        from . import hooks, receivers, roles  # noqa: F401
         from .filters import register_builtin_kinds
         from .services.webhooks import register_builtin_events
         from .templates_registry import register_builtin_templates
