@@ -399,6 +399,11 @@ if VENDOR_STATIC_DIR.is_dir():
 SPECTACULAR_SETTINGS["SWAGGER_UI_DIST"] = f"{STATIC_URL}vendor/swagger-ui"
 SPECTACULAR_SETTINGS["SWAGGER_UI_FAVICON_HREF"] = f"{STATIC_URL}vendor/swagger-ui/favicon-32x32.png"
 SPECTACULAR_SETTINGS["REDOC_DIST"] = f"{STATIC_URL}vendor/redoc"
+# One name for the privacy levels the three privacy fields share.
+SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"] = {
+    **SPECTACULAR_SETTINGS.get("ENUM_NAME_OVERRIDES", {}),
+    "VisibilityEnum": "apps.alumni.models.Visibility",
+}
 
 # --- Security headers -------------------------------------------------------------------
 X_FRAME_OPTIONS = "DENY"

@@ -1,3 +1,4 @@
+import re
 from datetime import timedelta
 
 import pytest
@@ -19,7 +20,7 @@ pytestmark = pytest.mark.django_db
 
 
 def _code_from_mail() -> str:
-    return mail.outbox[-1].subject.rsplit(" ", 1)[-1]
+    return re.search(r"\d{6}", mail.outbox[-1].subject).group(0)
 
 
 def _audits(target) -> list[str]:

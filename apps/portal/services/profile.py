@@ -20,6 +20,7 @@ from apps.core import audit
 from apps.core.names import clean_text, normalise_contact, normalise_phone
 
 from ..models import ContactConfirmation
+from .links import absolute_url
 
 SELF_REPORTED = "self-reported"
 SELF_SERVICE = "self-service"  # the reason on audit rows of changes made by the alumnus themself
@@ -108,7 +109,7 @@ def contact_confirmation_send(*, contact: ContactChannel) -> ContactConfirmation
         "address": contact.value,
         "code": code,
         "minutes": minutes,
-        "url": reverse("portal:contact-confirm", args=[contact.pk]),
+        "url": absolute_url(reverse("portal:contact-confirm", args=[contact.pk])),
     }
     recipient = contact.value
     transaction.on_commit(lambda: send_mail(subject, body, None, [recipient]))

@@ -16,6 +16,7 @@ from apps.core.errors import ApplicationError
 from apps.core.names import clean_text
 
 from ..models import Conversation, RelayBlock, RelayMessage
+from .links import absolute_url
 
 
 class RelayRateLimited(ApplicationError):
@@ -165,7 +166,7 @@ def relay_message_deliver(*, message_id: int) -> bool:
     ) % {
         "name": message.author.name,
         "body": message.body,
-        "url": reverse("portal:conversation-detail", args=[message.conversation_id]),
+        "url": absolute_url(reverse("portal:conversation-detail", args=[message.conversation_id])),
     }
     try:
         send_mail(subject, body, None, [address])
