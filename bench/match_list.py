@@ -280,15 +280,16 @@ def build_truth(rng: Random, catalogue: Catalogue, alumni_rows: int):
     return existing + [p for p, _c, _m in planted], len(namesakes)
 
 
-def build_outsiders(rng: Random, catalogue: Catalogue, count: int) -> list[Profile]:
-    """People who are not alumni; a tenth share name and birth year with someone on record."""
+def build_outsiders(rng: Random, catalogue: Catalogue, count: int, last_id: int) -> list[Profile]:
+    """People who are not alumni; a tenth share name and birth year with someone on record (drawn
+    among ids up to ``last_id``, the last before planting: planted ids grow from run to run, and the
+    list of a seed should not)."""
     from apps.alumni.demo.generator import reference_tables
     from apps.alumni.models import Person
 
     names = reference_tables().names
     majors = [m.name for ms in catalogue.majors_by_college.values() for m in ms]
     outsiders = []
-    last_id = Person.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
     twins: list[tuple[str, str, date]] = []
     while len(twins) < count // 10:
         wanted = [rng.randint(1, last_id) for _ in range(200)]
@@ -520,7 +521,10 @@ def _explain(result, true_id) -> None:
     print(f"    row {result.row.row} {result.row.name} born {result.row.birth_year} band {result.band} truth {true_id}")
     for scored in result.candidates[:3]:
         marks = " <- truth" if scored.person.id == true_id else ""
-        points = ", ".join(f"{k} {v['points']}" for k, v in scored.evidence.items())
+        points = ", ".join(
+            f"{k} {v['order']:+d} (order)" if k == "tie_break" else f"{k} {v['points']}"
+            for k, v in scored.evidence.items()
+        )
         print(f"      {scored.person.id} score {scored.score}: {points}{marks}")
 
 
@@ -531,9 +535,12 @@ def build_list(args, path: Path) -> dict[int, int | None]:
     cleanup()
     print(f"  removed the previous truth set in {time.perf_counter() - started:.1f} s", flush=True)
     catalogue = Catalogue()
+    from apps.alumni.models import Person
+
+    last_id = Person.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
     alumni, namesakes = build_truth(rng, catalogue, args.alumni_rows)
     print(f"  alumni ready after {time.perf_counter() - started:.1f} s", flush=True)
-    outsiders = build_outsiders(rng, catalogue, args.rows - len(alumni))
+    outsiders = build_outsiders(rng, catalogue, args.rows - len(alumni), last_id)
     rows = [(alumni_row(p, rng, catalogue), p) for p in alumni] + [(outsider_row(p, rng), p) for p in outsiders]
     rng.shuffle(rows)
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -48,6 +48,7 @@ FEATURES = {
     "employer": gettext_lazy("Employer"),
     "honour": gettext_lazy("Honour on record"),
     "school": gettext_lazy("School named"),
+    "tie_break": gettext_lazy("Tie-break (orders equal scores only)"),
     "chance": gettext_lazy("Namesakes agreeing by chance"),
 }
 NAME_MATCHES = {
@@ -99,6 +100,10 @@ KEYS = {
     "age_at_enrolment": gettext_lazy("age at enrolment"),
     "honour_year": gettext_lazy("honour year"),
     "first_enrolment": gettext_lazy("first enrolment"),
+    "years_exact": gettext_lazy("years agreeing exactly"),
+    "degrees_held": gettext_lazy("degrees named and held"),
+    "employer_elsewhere": gettext_lazy("another employer on record"),
+    "order": gettext_lazy("order"),
 }
 VALUES = {
     True: gettext_lazy("yes"),

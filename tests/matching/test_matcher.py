@@ -4,6 +4,7 @@ from datetime import date
 
 import pytest
 
+from apps.matching.admin import evidence_rows
 from apps.matching.matcher import match_list_rows
 from apps.matching.parsing import Defaults, build_row, recognise_columns
 from apps.matching.services import vocabulary_load
@@ -112,3 +113,36 @@ def test_query_count_does_not_grow_with_rows_or_candidates(aero, django_assert_m
         results = match_list_rows(rows, user=None)
     assert len(results) == 40
     assert all(r.candidates for r in results)
+
+
+def test_equal_scores_are_ordered_by_the_tie_break_without_points_or_a_high_band(aero):
+    college, major = aero
+    # Created first, so the id alone would rank it first: graduated in 1962 too, but enrolled in 1959.
+    graduated_only = alumnus("赵刚", born=date(1940, 5, 1), college=college, major=major, enrolled=1959)
+    graduated_only.enrollments.update(graduation_year=1962)
+    both_years = alumnus("赵刚", born=date(1940, 9, 1), college=college, major=major, enrolled=1958)
+    row = {"姓名": "赵刚", "出生年月": "1940", "简介": "1958年考入本校飞行器设计与工程专业，1962年毕业。"}
+    (result,) = _match(row)
+    first, second = result.candidates
+    assert first.score == second.score
+    assert [first.person.id, second.person.id] == [both_years.pk, graduated_only.pk]
+    assert (first.evidence["tie_break"]["years_exact"], second.evidence["tie_break"]["years_exact"]) == (2, 1)
+    assert first.evidence["tie_break"]["points"] == 0
+    assert first.score == sum(entry["points"] for entry in first.evidence.values())
+    assert "tie_break" not in first.corroborations
+    assert result.band == "review"  # an equal score leaves no margin
+    shown = {row["feature"]: row for row in evidence_rows(first.evidence)}
+    assert shown["Tie-break (orders equal scores only)"]["points"] == 0
+    assert "years agreeing exactly: 2" in shown["Tie-break (orders equal scores only)"]["record"]
+
+
+def test_a_record_knowing_another_employer_ranks_after_one_knowing_none(aero):
+    college, major = aero
+    elsewhere = alumnus("钱明", born=date(1950, 1, 1), college=college, major=major, employer="华为技术有限公司")
+    unknown = alumnus("钱明", born=date(1950, 1, 1), college=college, major=major)
+    row = {"姓名": "钱明", "出生年月": "1950", "工作单位": "中国航天科技集团有限公司"}
+    (result,) = _match(row)
+    assert [c.person.id for c in result.candidates] == [unknown.pk, elsewhere.pk]
+    assert result.candidates[0].score == result.candidates[1].score
+    assert result.candidates[1].evidence["tie_break"] == {"employer_elsewhere": True, "order": -1, "points": 0}
+    assert "tie_break" not in result.candidates[0].evidence

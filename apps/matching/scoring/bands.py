@@ -8,8 +8,12 @@ from .facts import Scored
 
 
 def rank(scored: list[Scored]) -> list[Scored]:
-    """Best first; ties go to the candidate with fewer contradictions, then more corroboration, then id."""
-    return sorted(scored, key=lambda s: (-s.score, len(s.contradictions), -len(s.corroborations), s.person.id))
+    """Best first; equal scores go to the candidate with the better tie-break (weak signs that order
+    namesakes without counting towards the score or the band), then fewer contradictions, then more
+    corroboration, then id. An equal score leaves no margin, so a tie-break never makes a row "high"."""
+    return sorted(
+        scored, key=lambda s: (-s.score, -s.tie_break, len(s.contradictions), -len(s.corroborations), s.person.id)
+    )
 
 
 LIFE_HISTORY = frozenset(

@@ -162,3 +162,5 @@ class Scored:
     corroborations: list[str]
     contradictions: list[str]
     chances: dict[str, float] = field(default_factory=dict)  # feature -> share of namesakes agreeing by chance
+    # Orders candidates with the same score (see features._tie_break); not part of the score, no corroboration.
+    tie_break: int = 0

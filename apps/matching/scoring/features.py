@@ -18,7 +18,9 @@ Features compare the list row with the person's record:
   worth less where many alumni work;
 - honour: the person already has an honour of the row's kind;
 - school: the row says the person studied here (a few points), or only elsewhere (minus, and a
-  disagreement: such a row is never "high").
+  disagreement: such a row is never "high");
+- tie-break (no points, no corroboration): weak signs that only order candidates with equal scores
+  (see ``_tie_break``).
 
 The band rules (``band_of``) are separate and stated once: a name alone is never "high".
 """
@@ -340,6 +342,46 @@ def _school(context: RowContext, scored: Scored) -> None:
         scored.contradictions.append("school")  # studied elsewhere only, by the list: never "high"
 
 
+def _tie_break(context: RowContext, person: PersonFacts, scored: Scored) -> None:
+    """Weak signs that order candidates whose scores are equal, shown as evidence with no points:
+
+    - each year the row gives (enrolment, graduation) that the record holds exactly: the points for
+      years count one agreeing pair, so a namesake who graduated the same year ties with the person
+      who also enrolled that year;
+    - each degree level the row names (本科, 硕士 ...) that the record holds;
+    - minus one when the record holds employers and none resembles the row's: people move, so this
+      is no contradiction, but a record that knows another employer fits a little worse than one
+      that knows none.
+
+    They never enter the score, so they change no band: an equal score leaves no margin for "high".
+    """
+    signs: dict = {}
+    order = 0
+    if context.year_hints:
+        exact = 0
+        for degree, enrolled, graduated, unclear in context.year_hints:
+            same_level = [e for e in person.enrolments if e.degree == degree] if degree else []
+            pool = same_level or person.enrolments
+            exact += bool(enrolled) and any(e.enrolment_year == enrolled for e in pool)
+            exact += bool(graduated) and any(e.graduation_year == graduated for e in pool)
+            exact += bool(unclear) and any(unclear in (e.enrolment_year, e.graduation_year) for e in pool)
+        signs["years_exact"] = exact
+        order += exact
+    levels = {hint[0] for hint in context.year_hints if hint[0]}
+    levels.update(degree for hints in context.subjects for degree in hints.degrees if degree)
+    if levels:
+        held = sorted(levels.intersection(e.degree for e in person.enrolments))
+        signs["degrees_held"] = held
+        order += len(held)
+    employer = scored.evidence.get("employer")
+    if employer is not None and person.employers and employer["similarity"] < EMPLOYER_SIMILAR:
+        signs["employer_elsewhere"] = True
+        order -= 1
+    if signs:
+        scored.tie_break = order
+        scored.evidence["tie_break"] = {**signs, "order": order, "points": 0}
+
+
 def score(
     context: RowContext, person: PersonFacts, catalogue: Catalogue, statistics: Statistics | None = None
 ) -> Scored:
@@ -355,5 +397,6 @@ def score(
     _employer(context, person, statistics or Statistics(), scored)
     _honour(context, person, scored)
     _school(context, scored)
+    _tie_break(context, person, scored)
     scored.score = sum(entry["points"] for entry in scored.evidence.values())
     return scored
