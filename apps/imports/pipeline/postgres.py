@@ -157,6 +157,13 @@ LEFT JOIN import_duplicates d ON d.student_id = s.student_id AND d.first_row <> 
 LEFT JOIN import_namesakes ns ON ns.name = s.name AND ns.birth_date = s.birth_date
 LEFT JOIN alumni_enrollment e ON e.student_id = s.student_id AND d.first_row IS NULL
 LEFT JOIN alumni_person p ON p.id = e.person_id
+{{namesake_joins}}
+) k
+"""  # noqa: S608 - constants only
+
+# The people already on record with the row's name: by birth date (nb), or without one on either
+# side in the same college (pe, partial evidence).
+_NAMESAKES_ON_RECORD = """
 LEFT JOIN LATERAL (
     SELECT count(*) AS n, min(p2.id) AS pid FROM alumni_person p2
     WHERE e.id IS NULL AND d.first_row IS NULL AND s.birth_date IS NOT NULL
@@ -167,9 +174,11 @@ LEFT JOIN LATERAL (
     WHERE e.id IS NULL AND d.first_row IS NULL AND nb.n = 0 AND p3.name = s.name
       AND e3.college_id = s.college_id AND (s.birth_date IS NULL OR p3.birth_date IS NULL)
     ORDER BY p3.id LIMIT 1
-) pe ON TRUE
-) k
-"""  # noqa: S608 - constants only
+) pe ON TRUE"""
+# With nobody on record (a first load) both are known without two index probes a row.
+_NO_ONE_ON_RECORD = """
+CROSS JOIN (SELECT 0::bigint AS n, NULL::bigint AS pid) nb
+LEFT JOIN (SELECT NULL::bigint AS id) pe ON FALSE"""
 
 _NAMING = f"('{m.MATCHED}', '{m.NEW_ENROLLMENT}', '{m.NEW_PERSON}')"  # rows that name a person to write
 
@@ -434,12 +443,14 @@ class _TimedCursor:
 class PostgresBackend:
     """Staging, classification and set-based writes for one job, inside the caller's transaction."""
 
-    def __init__(self, contact_kinds: tuple[str, ...] = CONTACT_KINDS) -> None:
+    def __init__(self, contact_kinds: tuple[str, ...] = CONTACT_KINDS, *, with_notes: bool = True) -> None:
         self.connection = connection
         self.staged = 0
         self.timings: dict[str, float] = {}
         # The contact columns the file has; with none, contacts are unpacked from an empty list.
         self.contact_kinds = tuple(contact_kinds) or ("mobile",)
+        # A file without a notes column has no notes to compare or write (two passes saved).
+        self.with_notes = with_notes
 
     @contextmanager
     def _cursor(self) -> Iterator[_TimedCursor]:
@@ -523,7 +534,9 @@ class PostgresBackend:
             cursor.execute(_NAMESAKES)
             cursor.execute("ANALYZE import_duplicates")
             cursor.execute("ANALYZE import_namesakes")
-            cursor.execute(_CLASSIFY)
+            cursor.execute("SELECT EXISTS (SELECT 1 FROM alumni_person)")
+            anyone = cursor.fetchone()[0]
+            cursor.execute(_CLASSIFY.format(namesake_joins=_NAMESAKES_ON_RECORD if anyone else _NO_ONE_ON_RECORD))
             cursor.execute("CREATE INDEX ON import_class (row_no)")
             cursor.execute("ANALYZE import_class")
             for sql in (
@@ -533,7 +546,7 @@ class PostgresBackend:
                 _ENROLLMENT_CHANGES,
                 _new_contacts(self.contact_kinds),
                 _EMPLOYMENT,
-                _NEW_NOTES,
+                _NEW_NOTES if self.with_notes else f"{_NEW_NOTES} AND false",  # same columns, no rows
             ):
                 cursor.execute(sql)
             for table in ("import_person_changes", "import_enrollment_changes", "import_new_contacts"):
@@ -709,15 +722,17 @@ class PostgresBackend:
                    FROM import_employment em WHERE em.action = 'retitle' AND x.id = em.current_id"""
             )
             written["employments_retitled"] = cursor.rowcount
-            cursor.execute(
-                f"""INSERT INTO alumni_staffnote (created_at, updated_at, person_id, author_id, text)
-                    SELECT now(), now(), {person_id("n")}, %(actor)s::bigint, n.notes
-                    FROM ({_notes_of(new_only)}) n {new_person_join("n")}
-                    UNION ALL
-                    SELECT now(), now(), nn.person_key, %(actor)s::bigint, nn.notes FROM import_new_notes nn""",  # noqa: S608
-                {**params, "actor": actor_id},
-            )
-            written["notes"] = cursor.rowcount
+            written["notes"] = 0
+            if self.with_notes:
+                cursor.execute(
+                    f"""INSERT INTO alumni_staffnote (created_at, updated_at, person_id, author_id, text)
+                        SELECT now(), now(), {person_id("n")}, %(actor)s::bigint, n.notes
+                        FROM ({_notes_of(new_only)}) n {new_person_join("n")}
+                        UNION ALL
+                        SELECT now(), now(), nn.person_key, %(actor)s::bigint, nn.notes FROM import_new_notes nn""",  # noqa: S608
+                    {**params, "actor": actor_id},
+                )
+                written["notes"] = cursor.rowcount
             if rebuild:
                 self._rebuild_indexes(rebuild)
             written["rebuilt_indexes"] = len(rebuild["indexes"]) if rebuild else 0

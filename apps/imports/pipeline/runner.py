@@ -82,7 +82,9 @@ def backend_for_connection(fields: set[str] | None = None):
         return OrmBackend()
     if fields is None:
         return PostgresBackend()
-    return PostgresBackend(contact_kinds=tuple(kind for kind in CONTACT_KINDS if kind in fields))
+    return PostgresBackend(
+        contact_kinds=tuple(kind for kind in CONTACT_KINDS if kind in fields), with_notes="notes" in fields
+    )
 
 
 def _iso(value: Any) -> Any:
