@@ -112,6 +112,9 @@ if REDIS_URL:
             "KEY_PREFIX": env("DJANGO_CACHE_PREFIX", default="alumni"),
         }
     }
+    # Sessions read from Redis, written through to the database: every signed-in request (portal,
+    # app, admin) otherwise pays a database round trip for its session before any work.
+    SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 

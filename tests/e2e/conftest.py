@@ -63,7 +63,7 @@ def browser_page(_playwright_browser, live_server, request):
     marker = request.node.get_closest_marker("viewport")
     viewport = marker.args[0] if marker else {"width": 390, "height": 844}
     context = _playwright_browser.new_context(locale="zh-CN", viewport=viewport, base_url=live_server.url)
-    context.set_default_timeout(15_000)
+    context.set_default_timeout(30_000)  # a loaded CI machine is slow; failures still fail
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))

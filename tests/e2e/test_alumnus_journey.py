@@ -59,9 +59,8 @@ def test_sign_up_claim_update_find_classmate_and_open_card(browser_page, screens
     confirmation = next(m for m in mail.outbox if "new.alumna@example.org" in m.to)
     link = re.search(r"https?://[^\s]+/accounts/confirm-email/[^\s]+", confirmation.body).group(0)
     page.goto(link)
-    if page.locator("form [type=submit]").count():
-        page.locator("main form [type=submit], form:not(.language-switch) [type=submit]").first.click()
-        page.wait_for_load_state()
+    page.locator("form[action*='confirm-email'] [type=submit]").click()
+    page.wait_for_url(lambda url: "confirm-email" not in url)
 
     # Claim my record: a unique match with a verified email on file gets a one-time code there.
     page.goto("/me/claim/")
