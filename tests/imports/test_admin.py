@@ -61,7 +61,7 @@ def test_admin_5000_row_xlsx_upload_preview_apply_progress_result_and_report(
     assert "4998" in html
     assert "不存在学院" in html
     assert _url("apply", job) in html
-    assert 'src="/static/imports/progress.js"' in html
+    assert 'src="/static/core/job_progress.js"' in html
     assert "<script>" not in html
 
     progress = client.get(_url("progress", job)).json()

@@ -1,6 +1,6 @@
 "use strict";
-// Live progress of a list-matching job: poll the job's JSON endpoint, move the bar, and reload the
-// page once the job has left the state it was in (no inline script: CSP).
+// Live progress of a background job (imports, list matching): poll the job's JSON endpoint, move the
+// bar, and reload the page once the job has left the state it was in (no inline script: CSP).
 (function () {
   const box = document.querySelector("[data-progress-url]");
   if (!box) {
