@@ -1,3 +1,6 @@
+from importlib import import_module
+
+from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.sessions.models import Session
@@ -78,7 +81,8 @@ class UserAdmin(DjangoUserAdmin):
         ended = 0
         for session in Session.objects.filter(expire_date__gt=timezone.now()).iterator():
             if session.get_decoded().get("_auth_user_id") in ids:
-                session.delete()
+                # Through the session engine, so a cached copy (cached_db sessions) goes too.
+                _session_store()(session_key=session.session_key).delete()
                 ended += 1
         self.message_user(request, ngettext("%(n)d session ended.", "%(n)d sessions ended.", ended) % {"n": ended})
 
@@ -195,3 +199,7 @@ class ClaimRequestAdmin(admin.ModelAdmin):
             claim_reject,
             lambda n: ngettext("%(n)d claim rejected.", "%(n)d claims rejected.", n) % {"n": n},
         )
+
+
+def _session_store():
+    return import_module(settings.SESSION_ENGINE).SessionStore
