@@ -58,11 +58,11 @@ def _playwright_browser():
 
 
 @pytest.fixture
-def browser_page(_playwright_browser, live_server, request):
-    """A fresh browser context (no cookies) in Chinese, on a phone-sized screen unless overridden."""
-    marker = request.node.get_closest_marker("viewport")
-    viewport = marker.args[0] if marker else {"width": 390, "height": 844}
-    context = _playwright_browser.new_context(locale="zh-CN", viewport=viewport, base_url=live_server.url)
+def browser_page(_playwright_browser, live_server):
+    """A fresh browser context (no cookies) in Chinese, on a phone-sized screen."""
+    context = _playwright_browser.new_context(
+        locale="zh-CN", viewport={"width": 390, "height": 844}, base_url=live_server.url
+    )
     context.set_default_timeout(30_000)  # a loaded CI machine is slow; failures still fail
     page = context.new_page()
     errors: list[str] = []
