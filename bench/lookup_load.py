@@ -158,7 +158,7 @@ def _sessions(viewers) -> list[str]:
     for person in viewers:
         store = SessionStore()
         store[SESSION_KEY] = str(person.user.pk)
-        store[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+        store[BACKEND_SESSION_KEY] = "apps.portal.backends.ModelBackend"
         store[HASH_SESSION_KEY] = person.user.get_session_auth_hash()
         store.set_expiry(6 * 3600)
         store.save()

@@ -24,12 +24,16 @@ read: the details query fetches contacts and jobs only of the people whose group
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from datetime import date
 
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.db.models import Exists, OuterRef, Q, QuerySet, Sum
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from apps.alumni.models import ContactChannel, Enrollment, Honour, Person, Visibility
 from apps.chapters.models import ChapterMembership
@@ -97,6 +101,39 @@ _VIEWER = (
     f"SELECT {', '.join(f.column for f in _VIEWER_FIELDS)} FROM alumni_person"  # noqa: S608 - column names only
     " WHERE user_id = $1 AND NOT is_deceased"
 )
+
+
+_USER_FIELDS = list(get_user_model()._meta.concrete_fields)
+_SESSION_USER = (
+    f"SELECT {', '.join('u.' + f.column for f in _USER_FIELDS)}, "  # noqa: S608 - column names only
+    f"{', '.join('p.' + f.column for f in _VIEWER_FIELDS)} FROM {get_user_model()._meta.db_table} u"
+    " LEFT JOIN alumni_person p ON p.user_id = u.id AND NOT p.is_deceased WHERE u.id = $1"
+)
+
+
+def session_user(user_id):
+    """The signed-in user of a session and, from the same statement, their alumni record (PostgreSQL).
+
+    Every signed-in request loads its user, and every portal request then its alumni record
+    (``viewer_person``): one prepared statement instead of an ORM query and a second round trip.
+    """
+    user_model = get_user_model()
+    try:
+        pk = user_model._meta.pk.to_python(user_id)
+    except ValidationError:
+        return None
+    rows = prepared.fetch("portal_session_user", "bigint", _SESSION_USER, [pk])
+    if not rows:
+        return None
+    values = rows[0]
+    user = user_model.from_db(connection.alias, [f.attname for f in _USER_FIELDS], values[: len(_USER_FIELDS)])
+    person_values = values[len(_USER_FIELDS) :]
+    person = None
+    if person_values[0] is not None:
+        person = Person.from_db(connection.alias, [f.attname for f in _VIEWER_FIELDS], person_values)
+        Person.user.field.set_cached_value(person, user)
+    setattr(user, _PERSON_ATTR, person)
+    return user
 
 
 def forget_viewer(user) -> None:
@@ -200,11 +237,21 @@ class DirectoryEntry:
     contacts: list[dict] | None = None
 
 
+def result_bucket(results: int, page: int, has_next: bool) -> str:
+    """The size class of a lookup's results, as counted in the statistics."""
+    if page == 1 and not has_next:
+        if results <= 1:
+            return LookupStat.Bucket.NONE if results == 0 else LookupStat.Bucket.ONE
+        return LookupStat.Bucket.PAGE
+    return LookupStat.Bucket.MORE
+
+
 @dataclass
 class DirectoryPage:
     entries: list[DirectoryEntry]
     page: int
     has_next: bool
+    counted: bool = False  # the lookup was counted in the statistics by the statement that read it
     has_previous: bool = field(init=False)
 
     def __post_init__(self) -> None:
@@ -212,10 +259,7 @@ class DirectoryPage:
 
     @property
     def bucket(self) -> str:
-        n = len(self.entries)
-        if self.page == 1 and not self.has_next:
-            return LookupStat.Bucket.NONE if n == 0 else LookupStat.Bucket.ONE if n == 1 else LookupStat.Bucket.PAGE
-        return LookupStat.Bucket.MORE
+        return result_bucket(len(self.entries), self.page, self.has_next)
 
 
 # --- the directory's SQL ------------------------------------------------------------------------
@@ -293,8 +337,12 @@ _SELECT = (
 )
 
 
-def directory_search(viewer: Person, query: DirectoryQuery) -> DirectoryPage:
+def directory_search(viewer: Person, query: DirectoryQuery, *, count_lookup: bool = False) -> DirectoryPage:
     """A page (≤ PAGE_SIZE) of directory people matching ``query``, with only what ``viewer`` may see.
+
+    ``count_lookup``: a first page's lookup is counted in the statistics by the statement that
+    reads the page's details, where it can be (PostgreSQL, some results); ``page.counted`` says so,
+    and ``services.directory_lookup`` counts the others.
 
     Name searches are in name order, pinyin searches in pinyin order, filter-only searches in
     name order too except a whole college year (thousands of people), which is listed in record
@@ -336,12 +384,21 @@ def directory_search(viewer: Person, query: DirectoryQuery) -> DirectoryPage:
             return DirectoryPage(entries=[], page=page, has_next=False)
         where.append(_prefix("p.name", key, params))
     elif (query.college_id or query.graduation_year) and not (query.class_id or query.city or query.employer):
-        return _college_year_page(viewer, query, page)
+        return _college_year_page(viewer, query, page, count_lookup)
     sql = f"{_SELECT} WHERE {' AND '.join(where)} ORDER BY {order} LIMIT %s OFFSET %s"
     params += [PAGE_SIZE + 1, offset]
     rows = [dict(zip(_ROW_FIELDS, row, strict=True)) for row in _fetch(sql, params, no_jit=bool(query.employer))]
+    return _page(viewer, rows, page, query.kind if count_lookup else None)
+
+
+def _page(viewer: Person, rows: list[dict], page: int, count_kind: str | None) -> DirectoryPage:
+    """The page of ``rows`` (one more than a page tells that a next one exists)."""
     has_next = len(rows) > PAGE_SIZE
-    return DirectoryPage(entries=_entries(viewer, rows[:PAGE_SIZE]), page=page, has_next=has_next)
+    rows = rows[:PAGE_SIZE]
+    count = (count_kind, result_bucket(len(rows), page, has_next)) if count_kind and page == 1 else None
+    entries = _entries(viewer, rows, count=count)
+    counted = count is not None and bool(rows) and connection.vendor == "postgresql"
+    return DirectoryPage(entries=entries, page=page, has_next=has_next, counted=counted)
 
 
 def _fetch(sql: str, params: list, *, no_jit: bool = False) -> list[tuple]:
@@ -352,12 +409,14 @@ def _fetch(sql: str, params: list, *, no_jit: bool = False) -> list[tuple]:
             cursor.execute("SET LOCAL jit = off")
             cursor.execute(sql, params)
             return cursor.fetchall()
+    if connection.vendor == "postgresql":
+        return prepared.fetch_shape(sql, params)
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.fetchall()
 
 
-def _college_year_page(viewer: Person, query: DirectoryQuery, page: int) -> DirectoryPage:
+def _college_year_page(viewer: Person, query: DirectoryQuery, page: int, count_lookup: bool) -> DirectoryPage:
     """A whole college's year (thousands of people) in record order: the (college, year, person)
     index is walked in person order and stops after a page of listed people, with no sort."""
     conditions, params = [], []
@@ -372,10 +431,8 @@ def _college_year_page(viewer: Person, query: DirectoryQuery, page: int) -> Dire
         " GROUP BY p.id ORDER BY p.id LIMIT %s OFFSET %s"
     )
     params += [PAGE_SIZE + 1, (page - 1) * PAGE_SIZE]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        rows = [dict(zip(_ROW_FIELDS, row, strict=True)) for row in cursor.fetchall()]
-    return DirectoryPage(entries=_entries(viewer, rows[:PAGE_SIZE]), page=page, has_next=len(rows) > PAGE_SIZE)
+    rows = [dict(zip(_ROW_FIELDS, row, strict=True)) for row in _fetch(sql, params)]
+    return _page(viewer, rows, page, query.kind if count_lookup else None)
 
 
 def directory_entry(viewer: Person, person_id: int) -> DirectoryEntry | None:
@@ -440,12 +497,40 @@ def _relation_label(rels: frozenset[str]) -> str:
     return "alumnus"
 
 
-def _entries(viewer: Person, rows: list[dict]) -> list[DirectoryEntry]:
-    """Attach degrees and the visible groups to a page of rows; hidden values are never read."""
+def _entries(viewer: Person, rows: list[dict], count: tuple[str, str] | None = None) -> list[DirectoryEntry]:
+    """A page of rows with their degrees and the groups the viewer may see; hidden values are never read.
+
+    One statement reads the relations, the degrees and the visible jobs and contacts (the SQL
+    form of the visibility rule picks them; the Python form then attaches only what it allows
+    too) and, on PostgreSQL, counts the lookup (``count``: kind and bucket).
+    """
     if not rows:
         return []
+    ids = [row["id"] for row in rows]
+    today = timezone.localdate()
+    kind, bucket = count or (None, None)
+    details = prepared.fetch(
+        "portal_page",
+        _PAGE_TYPES,
+        _PAGE_COUNTED if connection.vendor == "postgresql" else _PAGE,
+        [
+            ids,
+            viewer.pk,
+            today,
+            list(SHOWN_CONTACT_KINDS),
+            list(SHOWN_CONTACT_STATUSES),
+            sorted(_LEVELS_FOR["verified"]),
+            sorted(_LEVELS_FOR["classmate"]),
+            sorted(_LEVELS_FOR["chaptermate"]),
+            kind,
+            bucket,
+        ],
+    )
+    related: dict[int, set[str]] = {}
+    for row in details:
+        if row[0] == "relation":
+            related.setdefault(row[1], set()).add(row[2])
     entries = []
-    related = relations_of(viewer.pk, [row["id"] for row in rows if row["id"] != viewer.pk])
     for row in rows:
         mine = related.get(row["id"], set())
         rels = relations(
@@ -458,50 +543,71 @@ def _entries(viewer: Person, rows: list[dict]) -> list[DirectoryEntry]:
         )
         if "location" in visible:
             entry.city = row["city"]
+        if "employment" in visible:
+            entry.employer, entry.title = "", ""
+        if "contacts" in visible:
+            entry.contacts = []
         entries.append(entry)
-    by_id = {e.id: e for e in entries}
-    _attach_details(
-        by_id,
-        employment_ids=[e.id for e in entries if "employment" in e.visible],
-        contact_ids=[e.id for e in entries if "contacts" in e.visible],
-    )
+    _attach_details({e.id: e for e in entries}, details)
     return entries
 
 
-_DETAILS = (
-    "SELECT 'degree', e.person_id, e.degree_level, c.name, COALESCE(m.name, ''), COALESCE(s.name, ''),"
-    " e.enrollment_year, e.graduation_year, CAST(NULL AS date), e.id"
+def _seen_sql(column: str) -> str:
+    """SQL: the viewer ($2) may see the group stored in ``column`` of person ``p`` (``_LEVELS_FOR``,
+    with $6, $7, $8 the levels open to every verified alumnus, to classmates, to chapter-mates)."""
+    related = "EXISTS (SELECT 1 FROM rel WHERE rel.person_id = p.id AND rel.relation = '{}')"
+    return (
+        f"(p.id = $2 OR p.{column} = ANY($6)"
+        f" OR (p.{column} = ANY($7) AND {related.format('classmate')})"
+        f" OR (p.{column} = ANY($8) AND {related.format('chaptermate')}))"
+    )
+
+
+# $1 the page's people, $2 the viewer, $3 today, $4/$5 contact kinds and statuses shown, $6-$8 the
+# levels of the visibility rule, $9/$10 the lookup's kind and bucket (NULL: not counted).
+_PAGE_TYPES = "bigint[], bigint, date, text[], text[], text[], text[], text[], text, text"
+_PAGE_PARTS = (
+    "rel AS ("  # noqa: S608 - fixed fragments and $n parameters only
+    "SELECT e.person_id, 'classmate' AS relation FROM alumni_enrollment e WHERE e.person_id = ANY($1)"
+    " AND e.person_id <> $2 AND e.school_class_id IN (SELECT mine.school_class_id FROM alumni_enrollment mine"
+    " WHERE mine.person_id = $2 AND mine.school_class_id IS NOT NULL)"
+    " UNION"
+    " SELECT m.person_id, 'chaptermate' FROM chapters_chaptermembership m WHERE m.person_id = ANY($1)"
+    " AND m.person_id <> $2 AND (m.left_on IS NULL OR m.left_on > $3) AND m.chapter_id IN (SELECT mine.chapter_id"
+    " FROM chapters_chaptermembership mine JOIN chapters_chapter chapter ON chapter.id = mine.chapter_id"
+    " WHERE mine.person_id = $2 AND (mine.left_on IS NULL OR mine.left_on > $3) AND chapter.is_active)),"
+    f" seen AS (SELECT p.id, {_seen_sql('privacy_contacts')} AS contacts,"
+    f" {_seen_sql('privacy_employment')} AS employment FROM alumni_person p WHERE p.id = ANY($1))"
+    " SELECT 'relation', r.person_id, r.relation, '', '', '', CAST(NULL AS integer), CAST(NULL AS integer),"
+    " CAST(NULL AS date), CAST(0 AS bigint) FROM rel r"
+    " UNION ALL"
+    " SELECT 'degree', e.person_id, e.degree_level, c.name, COALESCE(m.name, ''), COALESCE(s.name, ''),"
+    " e.enrollment_year, e.graduation_year, NULL, e.id"
     " FROM alumni_enrollment e JOIN alumni_college c ON c.id = e.college_id"
     " LEFT JOIN alumni_major m ON m.id = e.major_id LEFT JOIN alumni_schoolclass s ON s.id = e.school_class_id"
     " WHERE e.person_id = ANY($1)"
     " UNION ALL"
     " SELECT 'job', j.person_id, j.organisation, j.title, '', '', NULL, NULL, j.start_date, j.id"
-    " FROM alumni_employment j WHERE j.person_id = ANY($2) AND j.end_date IS NULL"
+    " FROM alumni_employment j JOIN seen ON seen.id = j.person_id AND seen.employment"
+    " WHERE j.person_id = ANY($1) AND j.end_date IS NULL"
     " UNION ALL"
     " SELECT 'contact', k.person_id, k.kind, k.value, k.status, '', NULL, NULL, NULL, k.id"
-    " FROM alumni_contactchannel k WHERE k.person_id = ANY($3) AND k.kind = ANY($4) AND k.status = ANY($5)"
+    " FROM alumni_contactchannel k JOIN seen ON seen.id = k.person_id AND seen.contacts"
+    " WHERE k.person_id = ANY($1) AND k.kind = ANY($4) AND k.status = ANY($5)"
 )
+_PAGE = "WITH " + _PAGE_PARTS
+_PAGE_COUNTED = f"WITH counted AS ({prepared.COUNT_LOOKUP.format(day='$3', kind='$9', bucket='$10')}), {_PAGE_PARTS}"
 
 
-def _attach_details(by_id: dict[int, DirectoryEntry], *, employment_ids: list[int], contact_ids: list[int]) -> None:
-    """Degrees of everyone, current jobs and contacts only of those who may be seen: one query."""
-    for entry_id in employment_ids:
-        by_id[entry_id].employer, by_id[entry_id].title = "", ""
-    for entry_id in contact_ids:
-        by_id[entry_id].contacts = []
-    rows = prepared.fetch(
-        "portal_details",
-        "bigint[], bigint[], bigint[], text[], text[]",
-        _DETAILS,
-        [list(by_id), employment_ids, contact_ids, list(SHOWN_CONTACT_KINDS), list(SHOWN_CONTACT_STATUSES)],
-    )
-    labels = dict(Enrollment.DegreeLevel.choices)
+def _attach_details(by_id: dict[int, DirectoryEntry], rows: list[tuple]) -> None:
+    """Degrees of everyone; the current job and contacts only where the entry shows that group."""
+    labels = degree_labels()
     degrees = sorted((r for r in rows if r[0] == "degree"), key=lambda r: (r[6] is None, r[6] or 0, r[9]))
     for _part, person_id, level, college, major, school_class, start, end, _date, _id in degrees:
         by_id[person_id].degrees.append(
             Degree(
                 degree_level=level,
-                degree_label=str(labels.get(level, level)),
+                degree_label=labels.get(level, level),
                 college=college,
                 major=major,
                 school_class=school_class,
@@ -515,16 +621,30 @@ def _attach_details(by_id: dict[int, DirectoryEntry], *, employment_ids: list[in
     )
     seen: set[int] = set()
     for row in jobs:
-        if row[1] not in seen:
+        entry = by_id[row[1]]
+        if row[1] not in seen and "employment" in entry.visible:
             seen.add(row[1])
-            by_id[row[1]].employer, by_id[row[1]].title = row[2], row[3]
+            entry.employer, entry.title = row[2], row[3]
     contacts = sorted((r for r in rows if r[0] == "contact"), key=lambda r: (r[2], r[4] != "verified", r[9]))
     for row in contacts:
-        by_id[row[1]].contacts.append({"kind": row[2], "value": row[3], "verified": row[4] == "verified"})
+        entry = by_id[row[1]]
+        if "contacts" in entry.visible:
+            entry.contacts.append({"kind": row[2], "value": row[3], "verified": row[4] == "verified"})
+
+
+def degree_labels() -> dict[str, str]:
+    """Degree level -> its label in the active language (translated once per language, not per row)."""
+    return _degree_labels_in(translation.get_language() or settings.LANGUAGE_CODE)
+
+
+@functools.cache
+def _degree_labels_in(language: str) -> dict[str, str]:
+    with translation.override(language):
+        return {value: str(label) for value, label in Enrollment.DegreeLevel.choices}
 
 
 def _degrees(person_ids: list[int]):
-    labels = dict(Enrollment.DegreeLevel.choices)
+    labels = degree_labels()
     for row in (
         Enrollment.objects.filter(person_id__in=person_ids)
         .order_by("person_id", "enrollment_year", "id")
@@ -542,7 +662,7 @@ def _degrees(person_ids: list[int]):
             row[0],
             Degree(
                 degree_level=row[1],
-                degree_label=str(labels.get(row[1], row[1])),
+                degree_label=labels.get(row[1], row[1]),
                 college=row[2] or "",
                 major=row[3] or "",
                 school_class=row[4] or "",

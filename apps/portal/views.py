@@ -277,9 +277,7 @@ class DirectoryView(VerifiedAlumnusRequiredMixin, TemplateView):
             if not query.is_empty:
                 if (throttled := page_throttled(request, DirectoryThrottle)) is not None:
                     return throttled
-                page = selectors.directory_search(self.person, query)
-                if page.page == 1:
-                    services.lookup_count(kind=query.kind, bucket=page.bucket)
+                page = services.directory_lookup(self.person, query)
                 args = request.GET.copy()
                 args.pop("page", None)
                 context.update(page=page, searched=True, query_string=args.urlencode())

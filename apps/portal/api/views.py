@@ -165,9 +165,7 @@ class DirectoryView(PortalAPIView):
             raise serializers.ValidationError(
                 {"q": [serializers.ErrorDetail(_("Enter a name or choose at least one filter."), code="empty_query")]}
             )
-        page = selectors.directory_search(self.person, query)
-        if page.page == 1:
-            services.lookup_count(kind=query.kind, bucket=page.bucket)
+        page = services.directory_lookup(self.person, query)
         base = request.build_absolute_uri(request.path)
         args = {k: v for k, v in request.query_params.items() if k != "page"}
         return Response(

@@ -22,7 +22,7 @@ from .relay import (
     relay_unblock,
 )
 from .rights import rights_request_create, rights_request_handle
-from .stats import lookup_count
+from .stats import directory_lookup, lookup_count
 
 __all__ = [
     "RelayRateLimited",
@@ -31,6 +31,7 @@ __all__ = [
     "contact_confirm",
     "contact_confirmation_send",
     "contact_remove",
+    "directory_lookup",
     "job_update",
     "lookup_count",
     "my_data_copy_record",

@@ -3,16 +3,10 @@
 from django.db import connection
 from django.utils import timezone
 
-from ..sql import fetch
+from .. import selectors
+from ..sql import COUNT_LOOKUP, fetch
 
-# One statement, so concurrent lookups never race to create the day's row. On PostgreSQL it is
-# prepared, and its own transaction commits without waiting for the WAL flush (set_config(..., true)
-# is local to it): losing the last few counts in a crash is acceptable, a disk flush per lookup is not.
-_UPSERT_POSTGRES = (
-    "INSERT INTO portal_lookupstat (day, kind, bucket, count)"
-    " SELECT $1, $2, $3, 1 FROM (SELECT set_config('synchronous_commit', 'off', true)) AS no_flush"
-    " ON CONFLICT (day, kind, bucket) DO UPDATE SET count = portal_lookupstat.count + 1"
-)
+_UPSERT_POSTGRES = COUNT_LOOKUP.format(day="$1", kind="$2", bucket="$3")
 _UPSERT = (
     "INSERT INTO portal_lookupstat (day, kind, bucket, count) VALUES (%s, %s, %s, 1)"
     " ON CONFLICT (day, kind, bucket) DO UPDATE SET count = portal_lookupstat.count + 1"
@@ -27,3 +21,15 @@ def lookup_count(*, kind: str, bucket: str) -> None:
         return
     with connection.cursor() as cursor:
         cursor.execute(_UPSERT, params)
+
+
+def directory_lookup(viewer, query):
+    """A directory search, counted in the statistics when it is a first page.
+
+    On PostgreSQL the count is written by the statement that reads the page's details (one round
+    trip fewer per lookup); elsewhere, and for a page without results, by ``lookup_count``.
+    """
+    page = selectors.directory_search(viewer, query, count_lookup=True)
+    if page.page == 1 and not page.counted:
+        lookup_count(kind=query.kind, bucket=page.bucket)
+    return page
