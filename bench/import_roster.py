@@ -11,7 +11,9 @@ Steps (each printed with its figures, then a Markdown summary):
 4. the same command again (every row unchanged): wall time, peak RSS;
 5. django-import-export's own import path on the first ``--slice`` rows of the same file, into a
    fresh flat table with a plain ModelResource (import_id_fields = student_id), default and
-   ``use_bulk=True`` modes, extrapolated linearly to ``--rows`` (stated as such).
+   ``use_bulk=True`` modes, extrapolated linearly to ``--rows`` (stated as such);
+6. the raw COPY anchor: the whole file's bytes COPYed into one flat table with the 9 indexes of
+   PERFORMANCE.md's anchor (the machine's physical limit for one indexed table).
 
 The machine is shared: run it when nothing else is running, or note the load average it prints.
 """
@@ -292,6 +294,58 @@ def import_export_bench(url: str, path: Path, rows: int) -> dict[str, float]:
         sys.exit(f"import-export bench failed:\n{err[-4000:]}")
 
 
+# --- the raw COPY anchor ------------------------------------------------------------------------------
+# The physical-limit anchor of PERFORMANCE.md: the file's raw bytes COPYed into one flat table with
+# that anchor's 9 indexes (primary key, unique student ID, name, college, graduation year, the three
+# varchar_pattern_ops twins Django adds to indexed CharFields, a trigram GIN index on the name), so
+# that our import's rows/s can be read against the same machine's COPY.
+COPY_TABLE = """
+CREATE EXTENSION IF NOT EXISTS pg_trgm;
+DROP TABLE IF EXISTS bench_roster_copy;
+CREATE TABLE bench_roster_copy (
+    id bigserial PRIMARY KEY, student_id varchar(32) NOT NULL UNIQUE, name varchar(100) NOT NULL,
+    gender varchar(4), birth_date date, college varchar(100) NOT NULL, major varchar(100),
+    school_class varchar(100), degree_level varchar(16), enrollment_year smallint, graduation_year smallint,
+    mobile varchar(32), email varchar(254), organisation varchar(200), title varchar(100), city varchar(64),
+    hometown varchar(64));
+CREATE INDEX bench_copy_student_like ON bench_roster_copy (student_id varchar_pattern_ops);
+CREATE INDEX bench_copy_name ON bench_roster_copy (name);
+CREATE INDEX bench_copy_name_like ON bench_roster_copy (name varchar_pattern_ops);
+CREATE INDEX bench_copy_college ON bench_roster_copy (college);
+CREATE INDEX bench_copy_college_like ON bench_roster_copy (college varchar_pattern_ops);
+CREATE INDEX bench_copy_year ON bench_roster_copy (graduation_year);
+CREATE INDEX bench_copy_name_trgm ON bench_roster_copy USING gin (name gin_trgm_ops);
+"""
+COPY_COLUMNS = (
+    "student_id, name, gender, birth_date, college, major, school_class, degree_level, enrollment_year,"
+    " graduation_year, mobile, email, organisation, title, city, hometown"
+)
+
+
+def copy_anchor(url: str, path: Path) -> float:
+    """Seconds to COPY the whole file (raw bytes, 1 MiB reads, one transaction) into the anchor table."""
+    import psycopg2
+
+    connection = psycopg2.connect(url)
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(COPY_TABLE)
+        connection.commit()
+        started = time.perf_counter()
+        with connection.cursor() as cursor, path.open("rb") as handle:
+            cursor.copy_expert(
+                f"COPY bench_roster_copy ({COPY_COLUMNS}) FROM STDIN WITH (FORMAT csv, HEADER true)", handle, 1 << 20
+            )
+        connection.commit()
+        seconds = time.perf_counter() - started
+        with connection.cursor() as cursor:
+            cursor.execute("DROP TABLE bench_roster_copy")
+        connection.commit()
+        return seconds
+    finally:
+        connection.close()
+
+
 def load_average() -> str:
     return " / ".join(f"{v:.2f}" for v in os.getloadavg())
 
@@ -303,6 +357,7 @@ def main() -> None:
     parser.add_argument("--file", default=str(ROOT / "var" / "bench" / "roster_1m.csv"))
     parser.add_argument("--skip-generate", action="store_true", help="reuse --file if it exists")
     parser.add_argument("--skip-import-export", action="store_true")
+    parser.add_argument("--skip-copy-anchor", action="store_true")
     args = parser.parse_args()
     url = os.environ.get("DATABASE_URL", DEFAULT_URL)
     path = Path(args.file)
@@ -356,6 +411,10 @@ def main() -> None:
             for label, value in ie.items()
         }
         print("django-import-export:", json.dumps(figures["import_export"]), flush=True)
+    if not args.skip_copy_anchor:
+        seconds = copy_anchor(url, path)
+        figures["copy_anchor"] = {"seconds": round(seconds, 1), "rows_per_s": round(args.rows / seconds)}
+        print("raw COPY anchor:", json.dumps(figures["copy_anchor"]), flush=True)
     print(json.dumps(figures, ensure_ascii=False, indent=2))
 
 

@@ -460,7 +460,12 @@ def explain(args) -> None:
             began = time.perf_counter()
             page = selectors.directory_search(viewer, query)
             took = (time.perf_counter() - began) * 1000
-        search = next(q["sql"] for q in captured.captured_queries if q["sql"].startswith("SELECT p.id"))
+        # The prepared search of this query's shape (employer searches run unprepared, without JIT).
+        search = next(
+            q["sql"]
+            for q in captured.captured_queries
+            if q["sql"].startswith(("EXECUTE portal_shape_", "SELECT p.id", "SELECT id FROM"))
+        )
         with connection.cursor() as cursor:
             cursor.execute("EXPLAIN (ANALYZE) " + search)
             lines = [row[0] for row in cursor.fetchall()]

@@ -16,10 +16,12 @@ degrees of a person listed in the directory (``show_in_directory``, not deceased
 every verified alumnus. Searches by city or employer only match people whose city or employer the
 viewer may see, so a search cannot reveal a hidden field either.
 
-The relations (classmate, chapter-mate) of a page of results are read in one query
-(``relations_of``); the visibility rule is applied by ``visible_groups`` (Python, for rows) and
-``_visible_sql`` (SQL, for filters), both generated from ``_LEVELS_FOR``. Hidden values are never
-read: the details query fetches contacts and jobs only of the people whose groups are visible.
+The relations (classmate, chapter-mate) of a page of results are read with its degrees, jobs and
+contacts in one statement (``_entries``; ``relations_of`` for one person). The visibility rule is
+applied by ``visible_groups`` (Python, for rows), ``_visible_sql`` (SQL, for filters) and
+``_seen_sql`` (SQL, for the page's jobs and contacts), all generated from ``_LEVELS_FOR``. Hidden
+values are never read: the page's statement fetches contacts and jobs only of the people whose
+groups are visible, and the Python rule attaches only what it allows as well.
 """
 
 from __future__ import annotations
