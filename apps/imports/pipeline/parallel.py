@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from multiprocessing import Pipe
 from multiprocessing.connection import wait
 
-from .postgres import copy_line
+from .copying import copy_line
 from .rows import References, RowBuilder, StageError
 
 BATCH_ROWS = 2000
