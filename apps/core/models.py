@@ -11,6 +11,46 @@ class TimeStampedModel(models.Model):
         abstract = True
 
 
+class UploadJob(TimeStampedModel):
+    """A job over one uploaded spreadsheet: its name and size, progress in rows, failure, finish.
+
+    Subclasses add their ``file`` (where it is stored), ``status`` with its choices and
+    ``COMPLETE_STATUSES`` (the statuses shown as 100 %), and keep ``UploadJob.Meta.constraints``.
+    """
+
+    COMPLETE_STATUSES: tuple[str, ...] = ("done",)
+
+    original_name = models.CharField(_("original file name"), max_length=255)
+    file_size = models.PositiveBigIntegerField(_("file size (bytes)"), default=0)
+    rows_total = models.PositiveIntegerField(_("rows"), default=0)
+    rows_done = models.PositiveIntegerField(_("rows processed"), default=0)
+    failure_code = models.CharField(_("failure code"), max_length=64, blank=True)
+    failure_message = models.TextField(_("failure message"), blank=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+
+    class Meta:
+        abstract = True
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(rows_done__lte=models.F("rows_total")),
+                name="%(app_label)s_%(class)s_rows_done_le_total",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.original_name}"
+
+    @property
+    def percent(self) -> int:
+        """Progress 0-100; 100 only once the job has finished."""
+        if self.status in self.COMPLETE_STATUSES:
+            return 100
+        if not self.rows_total:
+            return 0
+        return min(99, int(100 * self.rows_done / self.rows_total))
+
+
 class AuditEvent(models.Model):
     """One append-only processing record (PIPL Art. 55-56): who did what to which record, when."""
 

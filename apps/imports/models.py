@@ -3,10 +3,10 @@ from pathlib import PurePath
 
 from django.conf import settings
 from django.db import models
-from django.db.models import F, Q
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from apps.core.models import TimeStampedModel
+from apps.core.models import TimeStampedModel, UploadJob
 
 # Extensions kept on stored files (the stored name is a UUID; the original name is only shown).
 SAFE_EXTENSIONS = frozenset({".csv", ".xlsx", ".txt"})
@@ -22,7 +22,7 @@ def report_to(instance: "ImportJob", filename: str) -> str:
     return f"imports/reports/{uuid.uuid4().hex}.xlsx"
 
 
-class ImportJob(TimeStampedModel):
+class ImportJob(UploadJob):
     """One roster file on its way into the alumni tables: upload, mapping, preview, apply, result."""
 
     class Source(models.TextChoices):
@@ -42,8 +42,6 @@ class ImportJob(TimeStampedModel):
         CANCELLED = "cancelled", _("Cancelled")
 
     file = models.FileField(_("file"), upload_to=upload_to, max_length=200, blank=True)
-    original_name = models.CharField(_("original file name"), max_length=255)
-    file_size = models.PositiveBigIntegerField(_("file size (bytes)"), default=0)
     source = models.CharField(_("source"), max_length=16, choices=Source.choices, default=Source.ADMIN)
     uploaded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -65,8 +63,6 @@ class ImportJob(TimeStampedModel):
     mapping = models.JSONField(_("column mapping"), default=dict, blank=True)
     mapping_confirmed = models.BooleanField(_("mapping confirmed"), default=False)
     phase = models.CharField(_("current step"), max_length=32, blank=True)
-    rows_total = models.PositiveIntegerField(_("rows"), default=0)
-    rows_done = models.PositiveIntegerField(_("rows processed"), default=0)
     created_count = models.PositiveIntegerField(_("created"), default=0)
     updated_count = models.PositiveIntegerField(_("updated"), default=0)
     unchanged_count = models.PositiveIntegerField(_("unchanged"), default=0)
@@ -75,8 +71,6 @@ class ImportJob(TimeStampedModel):
     preview = models.JSONField(_("preview"), default=dict, blank=True)
     result = models.JSONField(_("result"), default=dict, blank=True)
     error_report = models.FileField(_("error report"), upload_to=report_to, max_length=200, blank=True)
-    failure_code = models.CharField(_("failure code"), max_length=64, blank=True)
-    failure_message = models.TextField(_("failure message"), blank=True)
     previewed_at = models.DateTimeField(_("previewed at"), null=True, blank=True)
     apply_requested_at = models.DateTimeField(_("apply requested at"), null=True, blank=True)
     applied_by = models.ForeignKey(
@@ -92,16 +86,14 @@ class ImportJob(TimeStampedModel):
     apply_token = models.UUIDField(_("apply token"), null=True, blank=True, editable=False)
     apply_attempts = models.PositiveSmallIntegerField(_("apply attempts"), default=0)
     applied_at = models.DateTimeField(_("applied at"), null=True, blank=True)
-    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
 
-    class Meta:
+    COMPLETE_STATUSES = (Status.DONE, Status.PREVIEWED)
+
+    class Meta(UploadJob.Meta):
         verbose_name = _("import job")
         verbose_name_plural = _("import jobs")
-        ordering = ["-created_at", "-id"]
         constraints = [
-            models.CheckConstraint(
-                condition=Q(rows_done__lte=F("rows_total")), name="imports_importjob_rows_done_le_total"
-            ),
+            *UploadJob.Meta.constraints,
             # Applied means done: a job is never marked applied while still in another state.
             models.CheckConstraint(
                 condition=Q(applied_at__isnull=True) | Q(status="done"), name="imports_importjob_applied_is_done"
@@ -117,18 +109,6 @@ class ImportJob(TimeStampedModel):
             models.Index(fields=["status", "-created_at"], name="imports_job_status_idx"),
             models.Index(fields=["api_token", "-created_at"], name="imports_job_token_idx"),
         ]
-
-    def __str__(self) -> str:
-        return f"#{self.pk} {self.original_name}"
-
-    @property
-    def percent(self) -> int:
-        """Progress 0-100; 100 only once the job has finished."""
-        if self.status in (self.Status.DONE, self.Status.PREVIEWED):
-            return 100
-        if not self.rows_total:
-            return 0
-        return min(99, int(100 * self.rows_done / self.rows_total))
 
     @property
     def is_running(self) -> bool:

@@ -12,11 +12,11 @@ from pathlib import PurePath
 
 from django.conf import settings
 from django.db import models
-from django.db.models import F, Q
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from apps.alumni.models import YEAR_VALIDATORS, Honour
-from apps.core.models import TimeStampedModel
+from apps.core.models import UploadJob
 
 SAFE_EXTENSIONS = frozenset({".csv", ".xlsx", ".txt"})
 
@@ -39,7 +39,7 @@ class Decision(models.TextChoices):
     REJECTED = "rejected", _("Rejected")
 
 
-class MatchJob(TimeStampedModel):
+class MatchJob(UploadJob):
     """One uploaded list and the run that matched it."""
 
     class Source(models.TextChoices):
@@ -54,8 +54,6 @@ class MatchJob(TimeStampedModel):
         REFUSED = "refused", _("Refused")
 
     file = models.FileField(_("file"), upload_to=upload_to, max_length=200, blank=True)
-    original_name = models.CharField(_("original file name"), max_length=255)
-    file_size = models.PositiveBigIntegerField(_("file size (bytes)"), default=0)
     source = models.CharField(_("source"), max_length=16, choices=Source.choices, default=Source.ADMIN)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -80,43 +78,20 @@ class MatchJob(TimeStampedModel):
     tag_name = models.CharField(_("tag for confirmed people"), max_length=50, blank=True)
     status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.QUEUED)
     columns = models.JSONField(_("recognised columns"), default=dict, blank=True)
-    rows_total = models.PositiveIntegerField(_("rows"), default=0)
-    rows_done = models.PositiveIntegerField(_("rows processed"), default=0)
     high_count = models.PositiveIntegerField(_("high confidence"), default=0)
     review_count = models.PositiveIntegerField(_("needs review"), default=0)
     none_count = models.PositiveIntegerField(_("no match"), default=0)
     carried_count = models.PositiveIntegerField(_("earlier decisions carried over"), default=0)
-    failure_code = models.CharField(_("failure code"), max_length=64, blank=True)
-    failure_message = models.TextField(_("failure message"), blank=True)
     attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
     started_at = models.DateTimeField(_("started at"), null=True, blank=True)
-    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
 
-    class Meta:
+    class Meta(UploadJob.Meta):
         verbose_name = _("list matching job")
         verbose_name_plural = _("list matching jobs")
-        ordering = ["-created_at", "-id"]
-        constraints = [
-            models.CheckConstraint(
-                condition=Q(rows_done__lte=F("rows_total")), name="matching_matchjob_rows_done_le_total"
-            ),
-        ]
         indexes = [
             models.Index(fields=["created_by", "-created_at"], name="matching_job_creator_idx"),
             models.Index(fields=["status", "-created_at"], name="matching_job_status_idx"),
         ]
-
-    def __str__(self) -> str:
-        return f"#{self.pk} {self.original_name}"
-
-    @property
-    def percent(self) -> int:
-        """Progress 0-100; 100 only once the job has finished."""
-        if self.status == self.Status.DONE:
-            return 100
-        if not self.rows_total:
-            return 0
-        return min(99, int(100 * self.rows_done / self.rows_total))
 
     @property
     def is_finished(self) -> bool:
