@@ -1,5 +1,6 @@
 """Settings for Alumni Portal, driven by environment variables (see .env.example)."""
 
+import os
 from datetime import timedelta
 from pathlib import Path
 
@@ -12,11 +13,17 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
+
+def secret(name: str, default: str = "") -> str:
+    """A secret exactly as set: django-environ reads a value starting with "$" as the name of another
+    variable, and Django's own generated secret keys can start with "$"."""
+    return os.environ.get(name, default)
+
+
 # --- Core -------------------------------------------------------------------------------
 DEBUG = env.bool("DJANGO_DEBUG", default=False)
-SECRET_KEY = env(
-    "DJANGO_SECRET_KEY",
-    default="dev-insecure-key-change-me-0123456789-abcdefghijklmnopqrstuvwxyz" if DEBUG else None,
+SECRET_KEY = secret(
+    "DJANGO_SECRET_KEY", default="dev-insecure-key-change-me-0123456789-abcdefghijklmnopqrstuvwxyz" if DEBUG else ""
 )
 if not SECRET_KEY:
     raise environ.ImproperlyConfigured("Set DJANGO_SECRET_KEY (or DJANGO_DEBUG=1 for development).")
@@ -223,7 +230,7 @@ HEADLESS_CLIENTS = ("app", "browser")
 # WeChat sign-in (allauth's weixin provider) is on when the app's credentials are set; the account
 # it creates has no email address.
 WECHAT_APP_ID = env("WECHAT_APP_ID", default="")
-WECHAT_APP_SECRET = env("WECHAT_APP_SECRET", default="")
+WECHAT_APP_SECRET = secret("WECHAT_APP_SECRET")
 SOCIALACCOUNT_ADAPTER = "apps.accounts.adapters.SocialAccountAdapter"
 SOCIALACCOUNT_EMAIL_REQUIRED = False
 SOCIALACCOUNT_PROVIDERS: dict = {}
@@ -321,11 +328,11 @@ NOTIFICATIONS_MATERIALISE_CHUNK = env.int("NOTIFICATIONS_MATERIALISE_CHUNK", def
 # Categories sent only to people who said yes (the others: to everyone who did not say no). [legal]
 NOTIFICATIONS_OPT_IN_CATEGORIES = env.list("NOTIFICATIONS_OPT_IN_CATEGORIES", default=[])
 # Shared secret of the bounce webhook (HMAC-SHA256 of "<timestamp>.<body>"); empty = webhook off.
-NOTIFICATIONS_BOUNCE_WEBHOOK_SECRET = env("NOTIFICATIONS_BOUNCE_WEBHOOK_SECRET", default="")
+NOTIFICATIONS_BOUNCE_WEBHOOK_SECRET = secret("NOTIFICATIONS_BOUNCE_WEBHOOK_SECRET")
 NOTIFICATIONS_WEBHOOK_TIMEOUT = env.int("NOTIFICATIONS_WEBHOOK_TIMEOUT", default=10)
 # The HTTP SMS gateway (apps.notifications.sms.HttpGatewaySmsBackend).
 SMS_GATEWAY_URL = env("SMS_GATEWAY_URL", default="")
-SMS_GATEWAY_KEY = env("SMS_GATEWAY_KEY", default="")
+SMS_GATEWAY_KEY = secret("SMS_GATEWAY_KEY")
 SMS_GATEWAY_SENDER = env("SMS_GATEWAY_SENDER", default="")
 SMS_GATEWAY_TIMEOUT = env.int("SMS_GATEWAY_TIMEOUT", default=10)
 # The relay re-publishes due outbox work and starts scheduled mailings (no long broker ETAs).

@@ -140,3 +140,16 @@ def test_settings_error_pages_carry_csp(client):
     assert response.status_code == 404
     assert _csp(response)["frame-ancestors"] == ["'none'"]
     assert response["X-Frame-Options"] == "DENY"
+
+
+def test_settings_secrets_starting_with_a_dollar_are_read_exactly():
+    """django-environ would read "$name" as another variable; Django's generated keys can start with "$"."""
+    key = "$" + "".join(secrets.choice(string.ascii_letters + "$%^&*") for _ in range(49))
+    env = _production_env(DJANGO_SECRET_KEY=key, SMS_GATEWAY_KEY="$gateway", WECHAT_APP_SECRET="$wechat")
+    script = (
+        "import json; from django.conf import settings as s; "
+        "print(json.dumps([s.SECRET_KEY, s.SMS_GATEWAY_KEY, s.WECHAT_APP_SECRET]))"
+    )
+    result = _run([PYTHON, "-c", f"import django; django.setup(); {script}"], env)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout.strip().splitlines()[-1]) == [key, "$gateway", "$wechat"]
