@@ -348,7 +348,7 @@ def directory_search(viewer: Person, query: DirectoryQuery, *, count_lookup: boo
 
     Name searches are in name order, pinyin searches in pinyin order, filter-only searches in
     name order too except a whole college year (thousands of people), which is listed in record
-    order so that no sort is needed. Never counts: one row more than the page tells whether a
+    order so that no sort is needed. Never runs a COUNT(*): one row more than the page tells whether a
     next page exists.
     """
     if query.is_empty:
