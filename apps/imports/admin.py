@@ -315,8 +315,14 @@ def _present(summary: dict) -> dict:
     labels = _field_labels()
     degrees = dict(Enrollment.DegreeLevel.choices)
     kinds = {"new_person": _("New person"), "new_enrollment": _("New enrolment of an existing person")}
+    headers = {canonical: header for header, canonical in (summary.get("mapping") or {}).items() if canonical}
     return {
         **summary,
+        # The column as the file names it (the stored field is the canonical name).
+        "errors": [
+            {**e, "column": headers.get(e.get("field"), labels.get(e.get("field"), e.get("field", "")))}
+            for e in summary.get("errors", [])
+        ],
         "creates": [
             {**c, "kind_label": kinds.get(c.get("kind"), ""), "degree_label": degrees.get(c.get("degree_level"), "")}
             for c in summary.get("creates", [])

@@ -298,3 +298,19 @@ def test_admin_upload_works_with_csrf_checks_enforced_as_in_a_browser(
     assert ImportJob.objects.get().rows_total == 20
     refused = browser.post(reverse(UPLOAD), {"file": uploaded(path)})
     assert refused.status_code == 403
+
+
+def test_admin_rejected_rows_name_the_column_as_the_file_does(
+    client, staff, colleges, tmp_path, django_capture_on_commit_callbacks
+):
+    rows = sample_rows(3, seed=5, native=True)
+    rows[1]["出生日期"] = "2019-13-45"
+    path = write_roster_xlsx(tmp_path / "roster.xlsx", rows)
+    client.force_login(staff)
+    _upload(client, path, django_capture_on_commit_callbacks)
+    job = ImportJob.objects.get()
+
+    html = client.get(_url("change", job)).content.decode()
+    rejected = html.split("<tbody>")[-1]
+    assert "<td>3</td><td>出生日期</td>" in rejected
+    assert "birth_date" not in rejected
