@@ -64,6 +64,20 @@ def test_contact_add_refuses_bad_values(viewer, kind, value):
     assert not viewer.contacts.exists()
 
 
+@pytest.mark.parametrize("value", ["+8612345", "+86-1234-5678"])
+def test_contact_add_refuses_mobile_numbers_that_are_not_numbers(viewer, value):
+    with pytest.raises(ValidationError) as error:
+        services.contact_add(person=viewer, kind="mobile", value=value, actor=viewer.user)
+    assert error.value.code == "mobile"
+    assert not viewer.contacts.exists()
+
+
+@pytest.mark.parametrize("value", ["0044 7700 900123", "+44 7700 900123", "008613912345678"])
+def test_contact_add_takes_mobile_numbers_as_accounts_do(viewer, value):
+    contact = services.contact_add(person=viewer, kind="mobile", value=value, actor=viewer.user)
+    assert (contact.value, contact.status) == (value, "unverified")
+
+
 def test_contact_add_twice_is_refused_but_an_obsolete_one_comes_back(viewer):
     contact = services.contact_add(person=viewer, kind="mobile", value="13912345678", actor=viewer.user)
     with pytest.raises(ValidationError) as error:
@@ -99,6 +113,31 @@ def test_contact_confirm_code_expires(viewer, django_capture_on_commit_callbacks
     with time_machine.travel(timezone.now() + timedelta(minutes=11)), pytest.raises(ValidationError) as error:
         services.contact_confirm(contact=contact, code=code, actor=viewer.user)
     assert error.value.code == "expired"
+
+
+def test_contact_confirm_after_remove_fails_and_the_contact_stays_removed(viewer, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        contact = services.contact_add(person=viewer, kind="email", value="a@example.com", actor=viewer.user)
+    code = _code_from_mail()
+    services.contact_remove(contact=contact, actor=viewer.user)
+    with pytest.raises(ValidationError) as error:
+        services.contact_confirm(contact=contact, code=code, actor=viewer.user)
+    assert error.value.code == "expired"
+    contact.refresh_from_db()
+    assert (contact.status, contact.verified_at) == ("obsolete", None)
+
+
+def test_contact_confirm_refuses_a_bounced_address(viewer, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        contact = services.contact_add(person=viewer, kind="email", value="a@example.com", actor=viewer.user)
+    code = _code_from_mail()
+    ContactChannel.objects.filter(pk=contact.pk).update(status=ContactChannel.Status.BOUNCED)
+    contact.refresh_from_db()
+    with pytest.raises(ValidationError) as error:
+        services.contact_confirm(contact=contact, code=code, actor=viewer.user)
+    assert error.value.code == "not_needed"
+    contact.refresh_from_db()
+    assert (contact.status, contact.verified_at) == ("bounced", None)
 
 
 def test_contact_resend_replaces_the_code_and_is_limited(viewer, django_capture_on_commit_callbacks):

@@ -1,6 +1,5 @@
 """My profile: contacts (with email confirmation), current job and city, address, privacy, data copy."""
 
-import re
 import secrets
 from datetime import timedelta
 
@@ -14,6 +13,7 @@ from django.utils import timezone
 from django.utils.crypto import constant_time_compare, salted_hmac
 from django.utils.translation import gettext as _
 
+from apps.accounts.phones import phone_e164
 from apps.alumni.models import ContactChannel, Employment, Person, Visibility
 from apps.alumni.services import personal_data_save, snapshot
 from apps.core import audit
@@ -24,8 +24,6 @@ from .links import absolute_url
 
 SELF_REPORTED = "self-reported"
 SELF_SERVICE = "self-service"  # the reason on audit rows of changes made by the alumnus themself
-_MAINLAND_MOBILE = re.compile(r"^1[3-9]\d{9}$")
-_INTERNATIONAL = re.compile(r"^\+\d{7,15}$")
 ADDABLE_KINDS = (
     ContactChannel.Kind.EMAIL,
     ContactChannel.Kind.MOBILE,
@@ -41,9 +39,12 @@ def _check_value(kind: str, value: str) -> str:
     if kind == ContactChannel.Kind.EMAIL:
         validate_email(value)
     elif kind == ContactChannel.Kind.MOBILE:
-        compact = value.replace(" ", "").replace("-", "")
-        if not (_MAINLAND_MOBILE.match(normalise_phone(compact)) or _INTERNATIONAL.match(compact)):
-            raise ValidationError(_("Enter a mobile number such as 138 0013 8000 or +44 7700 900123."), code="mobile")
+        try:
+            phone_e164(value)
+        except ValidationError:
+            raise ValidationError(
+                _("Enter a mobile number such as 138 0013 8000 or +44 7700 900123."), code="mobile"
+            ) from None
     elif kind == ContactChannel.Kind.LANDLINE:
         if len(normalise_phone(value)) < 7:
             raise ValidationError(_("Enter a telephone number."), code="landline")
@@ -119,8 +120,8 @@ def contact_confirmation_send(*, contact: ContactChannel) -> ContactConfirmation
 def contact_confirm(*, contact: ContactChannel, code: str, actor) -> ContactChannel:
     """Mark an email verified with the latest code sent to it; codes work once, expire and lock after 5 misses.
 
-    Raises ValidationError with code "expired", "locked" or "wrong_code"; a wrong code is counted
-    (committed) before the error is raised.
+    Raises ValidationError with code "expired", "not_needed" (the contact is no longer unverified),
+    "locked" or "wrong_code"; a wrong code is counted (committed) before the error is raised.
     """
     with transaction.atomic():
         confirmation = (
@@ -132,6 +133,8 @@ def contact_confirm(*, contact: ContactChannel, code: str, actor) -> ContactChan
         now = timezone.now()
         if confirmation is None or confirmation.expires_at <= now:
             raise ValidationError(_("This code has expired; ask for a new one."), code="expired")
+        if contact.status != ContactChannel.Status.UNVERIFIED:
+            raise ValidationError(_("Only an unconfirmed email address needs a code."), code="not_needed")
         if confirmation.attempts >= settings.PORTAL_CONFIRM_MAX_ATTEMPTS:
             raise ValidationError(_("Too many wrong codes; ask for a new one."), code="locked")
         right = constant_time_compare(confirmation.code_hash, _code_hash(contact.pk, clean_text(code)))
@@ -149,7 +152,11 @@ def contact_confirm(*, contact: ContactChannel, code: str, actor) -> ContactChan
 
 @transaction.atomic
 def contact_remove(*, contact: ContactChannel, actor) -> ContactChannel:
-    """Mark one of my contacts obsolete (the office keeps the history; it is no longer used or shown)."""
+    """Mark one of my contacts obsolete (the office keeps the history; it is no longer used or shown).
+
+    Codes still open for it stop working.
+    """
+    ContactConfirmation.objects.filter(contact=contact, confirmed_at__isnull=True).update(expires_at=timezone.now())
     old = snapshot(contact)
     contact.status = ContactChannel.Status.OBSOLETE
     return personal_data_save(instance=contact, old=old, actor=actor, reason=SELF_SERVICE)
