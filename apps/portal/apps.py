@@ -17,8 +17,6 @@ class PortalConfig(AppConfig):
     def ready(self):
         # The role groups are synced from accounts' ROLE_PERMISSIONS after every migrate; the
         # portal adds its own models' rights there instead of editing the accounts app.
-        from apps.accounts.services import ROLE_PERMISSIONS
+        from apps.notifications.roles import extend_role_permissions
 
-        for role, names in PORTAL_ROLE_PERMISSIONS.items():
-            granted = ROLE_PERMISSIONS.setdefault(role, [])
-            granted.extend(name for name in names if name not in granted)
+        extend_role_permissions(PORTAL_ROLE_PERMISSIONS)

@@ -37,7 +37,7 @@ from django.db import connection, transaction
 from django.db.models import Exists, OuterRef, Q, QuerySet, Sum
 from django.utils import timezone, translation
 
-from apps.alumni.models import ContactChannel, Enrollment, Honour, Person, Visibility
+from apps.alumni.models import ContactChannel, Enrollment, Person, Visibility
 from apps.chapters.models import ChapterMembership
 from apps.core.models import AuditEvent
 from apps.core.names import clean_text, looks_like_pinyin, name_key
@@ -144,13 +144,6 @@ def forget_viewer(user) -> None:
 
 
 # --- relations and visibility ------------------------------------------------------------------
-def _active_membership(prefix: str = "") -> Q:
-    today = timezone.localdate()
-    return (Q(**{f"{prefix}left_on__isnull": True}) | Q(**{f"{prefix}left_on__gt": today})) & Q(
-        **{f"{prefix}chapter__is_active": True}
-    )
-
-
 def relations(*, is_self: bool, is_classmate: bool, is_chaptermate: bool) -> frozenset[str]:
     found = {"verified"}
     if is_self:
@@ -683,11 +676,14 @@ def person_degrees(person_id: int) -> list[Degree]:
 def my_profile(person: Person) -> dict:
     """Everything the profile page shows a person about themself."""
     today = timezone.localdate()
+    contacts = list(person.contacts.exclude(status=ContactChannel.Status.OBSOLETE).order_by("kind", "id"))
+    employments = list(person.employments.order_by("-start_date", "-id"))
+    addresses = [contact for contact in contacts if contact.kind == ContactChannel.Kind.ADDRESS]
     return {
         "person": person,
         "degrees": my_profile_degrees(person),
-        "contacts": list(person.contacts.exclude(status=ContactChannel.Status.OBSOLETE).order_by("kind", "id")),
-        "employments": list(person.employments.order_by("-start_date", "-id")),
+        "contacts": contacts,
+        "employments": employments,
         "honours": list(person.honours.order_by("-year", "id")),
         "chapters": list(
             ChapterMembership.objects.filter(person=person)
@@ -695,11 +691,9 @@ def my_profile(person: Person) -> dict:
             .order_by("chapter__name")
             .annotate(active=Q(left_on__isnull=True) | Q(left_on__gt=today))
         ),
-        "current_job": person.employments.filter(end_date__isnull=True).order_by("-start_date", "-id").first(),
-        "address": person.contacts.filter(kind=ContactChannel.Kind.ADDRESS)
-        .exclude(status=ContactChannel.Status.OBSOLETE)
-        .order_by("-id")
-        .first(),
+        # From the lists above: the first open job in (-start_date, -id) order, the newest address.
+        "current_job": next((job for job in employments if job.end_date is None), None),
+        "address": max(addresses, key=lambda contact: contact.pk, default=None),
     }
 
 
@@ -803,10 +797,6 @@ def my_rights_requests(person: Person) -> QuerySet[DataRightsRequest]:
 
 def my_contact(person: Person, contact_id: int) -> ContactChannel | None:
     return person.contacts.filter(pk=contact_id).first()
-
-
-def my_honours(person: Person) -> QuerySet[Honour]:
-    return person.honours.order_by("-year", "id")
 
 
 # --- relayed messages ------------------------------------------------------------------------

@@ -269,8 +269,7 @@ class DirectoryView(VerifiedAlumnusRequiredMixin, TemplateView):
 
     def get(self, request, *args, **kwargs):
         form = DirectorySearchForm(request.GET or None)
-        my_classes = [d for d in selectors.my_profile_degrees(self.person) if d.school_class_id]
-        context = {"form": form, "page": None, "searched": False, "my_classes": my_classes}
+        context = {"form": form, "page": None, "searched": False}
         if form.is_bound and form.is_valid():
             data = {**form.cleaned_data, "college": form.cleaned_data["college"] and form.cleaned_data["college"].pk}
             query = directory_query(data)
@@ -281,8 +280,10 @@ class DirectoryView(VerifiedAlumnusRequiredMixin, TemplateView):
                 args = request.GET.copy()
                 args.pop("page", None)
                 context.update(page=page, searched=True, query_string=args.urlencode())
-        template = "portal/_directory_results.html" if request.headers.get("HX-Request") else self.template_name
-        return TemplateResponse(request, template, context)
+        if request.headers.get("HX-Request"):
+            return TemplateResponse(request, "portal/_directory_results.html", context)
+        context["my_classes"] = [d for d in selectors.my_profile_degrees(self.person) if d.school_class_id]
+        return TemplateResponse(request, self.template_name, context)
 
 
 class DirectoryPersonView(VerifiedAlumnusRequiredMixin, TemplateView):

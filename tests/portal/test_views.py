@@ -305,6 +305,16 @@ def test_directory_page_lists_my_classmates(client, viewer, school_class):
     assert LookupStat.objects.get().kind == "class"
 
 
+def test_directory_htmx_fragment_does_not_read_my_classes(client, viewer, school_class):
+    EnrollmentFactory(person=viewer, college=school_class.college, school_class=school_class)
+    client.force_login(viewer.user)
+    page = client.get(reverse("portal:directory"), {"q": "同班"})
+    assert [d.school_class_id for d in page.context["my_classes"]] == [school_class.pk]
+    fragment = client.get(reverse("portal:directory"), {"q": "同班"}, HTTP_HX_REQUEST="true")
+    assert fragment.status_code == 200
+    assert "my_classes" not in fragment.context
+
+
 def test_directory_page_loads_htmx_from_static_files(client, viewer):
     client.force_login(viewer.user)
     page = client.get(reverse("portal:directory")).content.decode()
