@@ -6,3 +6,6 @@ class MatchingConfig(AppConfig):
     name = "apps.matching"
     label = "matching"
     verbose_name = _("List matching")
+
+    def ready(self) -> None:
+        from . import receivers  # noqa: F401

@@ -7,11 +7,13 @@ from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from apps.alumni.models import Honour
+from apps.alumni.services import person_merge
 from apps.core.models import AuditEvent
 from apps.matching import services
 from apps.matching.models import Band, Decision, MatchCandidate, MatchDecision, MatchJob, MatchRow
+from apps.matching.services import decisions
 from apps.matching.tasks import match_job_run_task
-from tests.alumni.factories import HonourFactory
+from tests.alumni.factories import HonourFactory, PersonFactory
 from tests.matching.factories import ACADEMICIAN_ROW, alumnus, write_csv
 
 pytestmark = pytest.mark.django_db
@@ -171,6 +173,82 @@ def test_accept_high_confirms_only_high_rows(
     assert services.match_job_accept_high(job=job, actor=staff) == 0
     assert set(Honour.objects.values_list("person_id", flat=True)) == {academician.pk, second.pk}
     assert MatchRow.objects.get(job=job, row=4).resolution == MatchRow.Resolution.PENDING
+
+
+def test_confirming_a_second_person_for_a_row_is_refused(
+    tmp_path, staff, academician, namesake, media_root, django_capture_on_commit_callbacks
+):
+    job = _job(tmp_path, staff, [ACADEMICIAN_ROW], django_capture_on_commit_callbacks)
+    top, runner_up = MatchCandidate.objects.filter(row__job=job).order_by("rank")
+    services.match_candidate_confirm(candidate=runner_up, actor=staff)  # one tab
+    with pytest.raises(ValidationError):
+        services.match_candidate_confirm(candidate=top, actor=staff)  # the other, with a stale page
+    top.refresh_from_db()
+    assert top.decision == Decision.REJECTED
+    assert not Honour.objects.filter(person=academician).exists()
+    assert MatchDecision.objects.get(fingerprint=top.row.fingerprint, person=academician).decision == Decision.REJECTED
+
+
+def test_accept_high_skips_a_row_staff_confirmed_meanwhile(
+    tmp_path, staff, academician, namesake, aero, media_root, django_capture_on_commit_callbacks, monkeypatch
+):
+    college, major = aero
+    second = alumnus("王芳", born=date(1962, 5, 1), college=college, major=major, employer="中国商用飞机有限责任公司")
+    rows = [
+        ACADEMICIAN_ROW,
+        {"姓名": "王芳", "出生年月": "1962年5月", "工作单位": "中国商飞",
+         "简介": "1980年考入本校，1984年毕业于飞行器设计与工程专业"},
+    ]  # fmt: skip
+    job = _job(tmp_path, staff, rows, django_capture_on_commit_callbacks)
+    assert job.high_count == 2
+    confirm = decisions.match_candidate_confirm
+
+    def staff_confirms_the_runner_up_first(*, candidate, actor):
+        if candidate.person_id == academician.pk:
+            confirm(candidate=MatchCandidate.objects.get(row_id=candidate.row_id, person=namesake), actor=staff)
+        return confirm(candidate=candidate, actor=actor)
+
+    monkeypatch.setattr(decisions, "match_candidate_confirm", staff_confirms_the_runner_up_first)
+    assert services.match_job_accept_high(job=job, actor=staff) == 1
+    assert set(Honour.objects.values_list("person_id", flat=True)) == {namesake.pk, second.pk}
+
+
+def test_merging_people_moves_their_candidates_and_decisions(
+    tmp_path, staff, academician, namesake, media_root, django_capture_on_commit_callbacks
+):
+    job = _job(tmp_path, staff, [ACADEMICIAN_ROW], django_capture_on_commit_callbacks)
+    services.match_candidate_confirm(candidate=_top(job), actor=staff)
+    keep = PersonFactory(name="张伟")
+    person_merge(keep=keep, other=academician, actor=staff)
+    moved = _top(job)
+    assert (moved.person_id, moved.decision) == (keep.pk, Decision.CONFIRMED)
+    assert MatchDecision.objects.get(person=keep).decision == Decision.CONFIRMED
+    # Where keep has its own candidate and decision for the entry, those stay; other's go with it.
+    person_merge(keep=keep, other=namesake, actor=staff)
+    assert list(MatchCandidate.objects.values_list("person_id", "decision")) == [(keep.pk, Decision.CONFIRMED)]
+    assert list(MatchDecision.objects.values_list("person_id", "decision")) == [(keep.pk, Decision.CONFIRMED)]
+
+
+def test_merging_keeps_a_confirmation_when_keep_had_its_own_candidate_on_the_row(
+    tmp_path, staff, academician, namesake, media_root, django_capture_on_commit_callbacks
+):
+    job = _job(tmp_path, staff, [ACADEMICIAN_ROW], django_capture_on_commit_callbacks)
+    confirmed = _top(job)
+    assert confirmed.person_id == academician.pk
+    services.match_candidate_confirm(candidate=confirmed, actor=staff)
+    confirmed.refresh_from_db()
+    assert confirmed.honour_id is not None
+    assert MatchCandidate.objects.get(person=namesake).decision != Decision.CONFIRMED
+
+    person_merge(keep=namesake, other=academician, actor=staff)
+
+    [candidate] = MatchCandidate.objects.filter(row=confirmed.row)
+    assert (candidate.person_id, candidate.decision, candidate.honour_id) == (
+        namesake.pk,
+        Decision.CONFIRMED,
+        confirmed.honour_id,
+    )
+    assert MatchDecision.objects.get(person=namesake).decision == Decision.CONFIRMED
 
 
 def test_command_service_runs_as_the_whole_school_and_dry_run_writes_nothing(tmp_path, academician, college):

@@ -114,10 +114,12 @@ def match_candidate_confirm(*, candidate: MatchCandidate, actor) -> MatchCandida
     """Confirm that the row names this person: write the honour and the tag once, reject the others.
 
     Confirming again (a double click, a second tab, a re-run list) changes nothing and writes no
-    second honour.
+    second honour; confirming a second person for the row (a stale page) is refused.
     """
     candidate = _locked(candidate)
     row = candidate.row
+    if row.candidates.exclude(pk=candidate.pk).filter(decision=Decision.CONFIRMED).exists():
+        raise ValidationError(_("Another candidate of this row was already confirmed."), code="other_confirmed")
     advisory_xact_lock(f"matching:decision:{row.fingerprint}:{candidate.person_id}")
     earlier = MatchDecision.objects.filter(fingerprint=row.fingerprint, person_id=candidate.person_id).first()
     if candidate.decision == Decision.CONFIRMED and candidate.honour_id:
@@ -209,7 +211,8 @@ def match_job_accept_high(*, job: MatchJob, actor, visible_person_ids=None) -> i
     """Confirm the best candidate of every high-confidence row still to decide; returns how many.
 
     Each row is its own transaction (a failure leaves the rows before it confirmed). Candidates
-    outside ``visible_person_ids`` (a queryset or set of ids, when given) are skipped.
+    outside ``visible_person_ids`` (a queryset or set of ids, when given) are skipped, and so are rows
+    where staff confirmed another candidate meanwhile.
     """
     confirmed = 0
     tops = MatchCandidate.objects.filter(
@@ -219,6 +222,11 @@ def match_job_accept_high(*, job: MatchJob, actor, visible_person_ids=None) -> i
     if visible_person_ids is not None:
         tops = tops.filter(person_id__in=visible_person_ids)
     for candidate in list(tops):
-        match_candidate_confirm(candidate=candidate, actor=actor)
+        try:
+            match_candidate_confirm(candidate=candidate, actor=actor)
+        except ValidationError as exc:
+            if getattr(exc, "code", None) != "other_confirmed":
+                raise
+            continue  # staff confirmed another candidate of the row since the list was read
         confirmed += 1
     return confirmed
