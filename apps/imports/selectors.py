@@ -38,12 +38,8 @@ def import_job_progress(job: ImportJob) -> dict:
         if live and live.get("status") == job.status:
             rows_done, rows_total, phase = live["rows_done"], live["rows_total"], live["phase"]
     rows_total = max(rows_total, rows_done)
-    if job.status in (ImportJob.Status.DONE, ImportJob.Status.PREVIEWED):
-        percent = 100
-    elif rows_total:
-        percent = min(99, int(100 * rows_done / rows_total))
-    else:
-        percent = 0
+    # The model's rule (``UploadJob.percent``) over the live figures, on an unsaved copy.
+    percent = ImportJob(status=job.status, rows_done=rows_done, rows_total=rows_total).percent
     return {
         "id": job.pk,
         "status": job.status,

@@ -20,7 +20,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 
 from apps.alumni.models import Enrollment, Honour
-from apps.imports.api.uploads import ENVELOPE_BYTES, LimitedUploadHandler
+from apps.imports.api.uploads import guard_upload
 
 from . import services
 from .forms import MatchUploadForm
@@ -56,21 +56,6 @@ NAME_MATCHES = {
     "former": gettext_lazy("former name"),
     "pinyin": gettext_lazy("same pinyin only"),
 }
-
-
-def guard_upload(request) -> LimitedUploadHandler:
-    """Bound the upload to MATCHING_MAX_BYTES while it arrives (the import layer's handler)."""
-    limit = settings.MATCHING_MAX_BYTES
-    handler = LimitedUploadHandler(request, limit or (1 << 62))
-    try:
-        declared = int(request.META.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        declared = 0
-    if limit and declared > limit + ENVELOPE_BYTES:
-        handler.exceeded = True
-        handler.limit = 0
-    request.upload_handlers.insert(0, handler)
-    return handler
 
 
 # Labels of the keys and coded values that evidence and hints hold (stored in English identifiers).
@@ -274,7 +259,7 @@ class MatchJobAdmin(admin.ModelAdmin):
         self._require(request)
         handler = None
         if request.method == "POST":
-            handler = guard_upload(request)
+            handler = guard_upload(request, limit=settings.MATCHING_MAX_BYTES or 0)
             if handler.limit == 0:
                 return self._upload_page(request, MatchUploadForm(), too_large=True, status=413)
         return csrf_protect(self._upload)(request, handler)

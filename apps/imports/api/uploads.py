@@ -36,13 +36,15 @@ class LimitedUploadHandler(FileUploadHandler):
         return None
 
 
-def guard_upload(request) -> LimitedUploadHandler:
+def guard_upload(request, limit: int | None = None) -> LimitedUploadHandler:
     """Install the size guard; call it before ``request.POST``/``request.FILES`` (or DRF's ``request.data``).
 
-    A declared Content-Length over the limit marks the handler ``exceeded`` at once and lets no file
-    byte through, so whatever reads the body later stops at its first chunk.
+    ``limit`` is in bytes: ``None`` means IMPORT_MAX_BYTES, 0 no limit. A declared Content-Length over
+    the limit marks the handler ``exceeded`` at once and lets no file byte through, so whatever reads
+    the body later stops at its first chunk.
     """
-    limit = upload_limit()
+    if limit is None:
+        limit = upload_limit()
     handler = LimitedUploadHandler(request, limit or (1 << 62))
     try:
         declared = int(request.META.get("CONTENT_LENGTH") or 0)

@@ -118,10 +118,6 @@ class BioFacts:
     education: list[Education] = field(default_factory=list)
     other_schools: list[str] = field(default_factory=list)
 
-    @property
-    def mentions_ours(self) -> bool:
-        return any(e.school == "ours" for e in self.education)
-
 
 def _school_of(clause: str, vocabulary: Vocabulary) -> tuple[str, str, list[str], list[str]]:
     """(ours/other/"", the school's text, colleges of ours named as institutions, institution texts)."""

@@ -43,9 +43,6 @@ def max_rows() -> int:
 @dataclass
 class ListFile:
     columns: Columns
-    headers: list[str]
-    header_row: int
-    rows_estimate: int | None
     _roster: object
 
     def rows(self, vocabulary: Vocabulary, defaults: Defaults) -> Iterator[ListRow]:
@@ -95,4 +92,4 @@ def open_list(path: str | os.PathLike, *, original_name: str | None = None, max_
     estimate = roster.row_count_estimate
     if estimate is not None and estimate > max_rows() * 2:
         raise _too_many(max_rows())
-    return ListFile(columns, roster.headers, roster.header_row, estimate, roster)
+    return ListFile(columns, roster)

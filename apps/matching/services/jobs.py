@@ -219,6 +219,7 @@ def _store(job: MatchJob, results: list[RowResult]) -> None:
     if job.status != Status.RUNNING:
         return
     MatchRow.objects.filter(job=job).delete()
+    # Read again, not taken from _run: staff may have decided these entries while the list was matched.
     decisions = {
         (d.fingerprint, d.person_id): d
         for d in MatchDecision.objects.filter(fingerprint__in={r.fingerprint for r in results})
