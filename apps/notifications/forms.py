@@ -1,16 +1,12 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from .models import CONSENT_CATEGORIES, Category, Channel, ContactPreference
+from .models import CONSENT_CATEGORIES, MESSAGE_CHANNELS, Category, Channel, ContactPreference
 
 
 def preference_cells() -> list[tuple[str, str]]:
     """The (channel, category) pairs an alumnus decides on the preference page."""
-    cells = [
-        (channel, category)
-        for channel in (Channel.EMAIL, Channel.SMS, Channel.PORTAL)
-        for category in CONSENT_CATEGORIES
-    ]
+    cells = [(channel, category) for channel in MESSAGE_CHANNELS for category in CONSENT_CATEGORIES]
     return [*cells, (Channel.PUBLIC, Category.NEWS)]
 
 
@@ -32,7 +28,7 @@ class PreferencesForm(forms.Form):
         """[(category label, [bound field per channel or None])] for the grid template."""
         grid = []
         for category in CONSENT_CATEGORIES:
-            cells = [self[cell_name(ch, category)] for ch in (Channel.EMAIL, Channel.SMS, Channel.PORTAL)]
+            cells = [self[cell_name(ch, category)] for ch in MESSAGE_CHANNELS]
             grid.append((Category(category).label, cells))
         return grid
 

@@ -12,11 +12,10 @@ from apps.alumni.models import ContactChannel, Employment, Enrollment, Honour, P
 
 
 def _emit(person_id, change: str) -> None:
-    from .services.webhooks import _subscribers, webhook_emit
+    from .services.webhooks import webhook_emit
 
-    if person_id is None or not any("person.updated" in (events or []) for _pk, _url, events in _subscribers()):
-        return
-    webhook_emit("person.updated", {"person_id": person_id, "change": change})
+    if person_id is not None:
+        webhook_emit("person.updated", {"person_id": person_id, "change": change})
 
 
 def on_person_saved(sender, instance, created, raw=False, **kwargs):

@@ -15,11 +15,3 @@ def can_send_message(user, message) -> bool:
     if not can_manage_messages(user):
         return False
     return scope_for(user).whole_school or message.created_by_id == user.pk
-
-
-def can_manage_webhooks(user) -> bool:
-    return bool(user and user.is_active and user.has_perm("notifications.change_webhooksubscription"))
-
-
-def can_record_bounces(user) -> bool:
-    return bool(user and user.is_active and user.has_perm("notifications.add_bounceevent"))

@@ -70,11 +70,6 @@ def absolute_url(path: str) -> str:
     return settings.NOTIFICATIONS_BASE_URL.rstrip("/") + path
 
 
-def unsubscribe_url(*, person_id: int, category: str, channel: str = "email") -> str:
-    token = unsubscribe_token(person_id=person_id, category=category, channel=channel)
-    return absolute_url(reverse("notifications:unsubscribe", args=[token]))
-
-
 def preferences_url() -> str:
     return absolute_url(reverse("notifications:preferences"))
 

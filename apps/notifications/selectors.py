@@ -67,7 +67,3 @@ def segment_preview(filters: list, viewer, *, limit: int = 20) -> list[dict]:
 
 def notification_list(user) -> QuerySet[Notification]:
     return Notification.objects.filter(user=user).order_by("-created_at", "-id")
-
-
-def notification_unread_count(user) -> int:
-    return Notification.objects.filter(user=user, read_at__isnull=True).count()

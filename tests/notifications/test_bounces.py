@@ -11,8 +11,8 @@ from django.urls import reverse
 from apps.alumni.models import ContactChannel, ContactRateSnapshot
 from apps.alumni.services import contact_rate_refresh
 from apps.core.models import AuditEvent
-from apps.notifications.api.authentication import bounce_signature
 from apps.notifications.models import BounceEvent
+from apps.notifications.services.senders import webhook_signature
 from tests.alumni.factories import ContactChannelFactory
 from tests.notifications.factories import alumnus_with_email
 
@@ -65,7 +65,7 @@ def _post(api_client, body: dict, *, secret=SECRET, timestamp=None):
         data=raw,
         content_type="application/json",
         HTTP_X_BOUNCE_TIMESTAMP=stamp,
-        HTTP_X_BOUNCE_SIGNATURE=bounce_signature(secret, stamp, raw),
+        HTTP_X_BOUNCE_SIGNATURE=webhook_signature(secret, stamp, raw),
     )
 
 

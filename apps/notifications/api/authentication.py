@@ -1,6 +1,5 @@
 """The bounce webhook's credential: an HMAC-SHA256 of "<timestamp>.<raw body>" under a shared secret."""
 
-import hashlib
 import hmac
 import time
 
@@ -8,6 +7,8 @@ from django.conf import settings
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.exceptions import AuthenticationFailed
+
+from ..services.senders import webhook_signature
 
 MAX_SKEW_SECONDS = 300
 
@@ -21,10 +22,6 @@ class BounceProvider:
 
     def __str__(self) -> str:
         return "bounce-webhook"
-
-
-def bounce_signature(secret: str, timestamp: str, body: bytes) -> str:
-    return "sha256=" + hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
 
 
 class BounceWebhookAuthentication(BaseAuthentication):
@@ -44,7 +41,7 @@ class BounceWebhookAuthentication(BaseAuthentication):
             raise AuthenticationFailed("bad timestamp") from None
         if skew > MAX_SKEW_SECONDS:
             raise AuthenticationFailed("stale timestamp")
-        if not hmac.compare_digest(bounce_signature(secret, timestamp, request.body), signature):
+        if not hmac.compare_digest(webhook_signature(secret, timestamp, request.body), signature):
             raise AuthenticationFailed("bad signature")
         return BounceProvider(), None
 

@@ -5,7 +5,7 @@ from django.utils.translation import gettext_lazy as _
 
 from apps.core.models import TimeStampedModel
 
-from .consent import Category, Channel
+from .consent import MESSAGE_CHANNELS, Category, Channel
 
 
 class Segment(TimeStampedModel):
@@ -44,7 +44,7 @@ class Message(TimeStampedModel):
     channel = models.CharField(
         _("channel"),
         max_length=8,
-        choices=[(c.value, c.label) for c in (Channel.EMAIL, Channel.SMS, Channel.PORTAL)],
+        choices=[(c.value, c.label) for c in MESSAGE_CHANNELS],
         default=Channel.EMAIL,
     )
     category = models.CharField(
