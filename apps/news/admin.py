@@ -16,6 +16,7 @@ from .models import NewsItem, NewsPerson, Publication
 from .selectors import news_yearly_report, news_years, unnamed_links, visible_news
 from .services import (
     can_edit_news,
+    newsitem_consent_check,
     newsitem_people_check,
     newsitem_publish,
     newsitem_save,
@@ -81,6 +82,8 @@ class NewsItemAdmin(admin.ModelAdmin):
         super().save_related(request, form, formsets, change)
         try:
             newsitem_people_check(item=form.instance, actor=request.user)
+            if form.instance.status == NewsItem.Status.PUBLISHED:
+                newsitem_consent_check(item=form.instance)  # links added to a published item
         except ValidationError as exc:
             raise PermissionDenied(" ".join(exc.messages)) from exc
 

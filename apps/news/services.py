@@ -21,6 +21,9 @@ def can_edit_news(user, item: NewsItem) -> bool:
     scope = scope_for(user)
     if not user.has_perm("news.change_newsitem"):
         return False
+    # A published item is the office's: changing it is publishing new text.
+    if item.status == NewsItem.Status.PUBLISHED and not user.has_perm(PUBLISH_PERMISSION):
+        return False
     return scope.whole_school or (item.college_id is not None and item.college_id in scope.college_ids)
 
 
@@ -31,6 +34,12 @@ def newsitem_save(*, item: NewsItem, actor) -> NewsItem:
     if not scope.whole_school and item.college_id not in scope.college_ids:
         raise ValidationError({"college": [_("Choose one of your colleges.")]}, code="college")
     created = item.pk is None
+    published = NewsItem.Status.PUBLISHED
+    if item.status == published or (not created and NewsItem.objects.filter(pk=item.pk, status=published).exists()):
+        if not actor.has_perm(PUBLISH_PERMISSION):
+            raise PermissionDenied
+        if not created:  # a new item has no links yet
+            newsitem_consent_check(item=item)
     if created:
         item.author = actor
     item.save()
@@ -45,14 +54,8 @@ def newsitem_people_check(*, item: NewsItem, actor) -> None:
         raise ValidationError(_("Some linked people are outside your scope."), code="scope")
 
 
-@transaction.atomic
-def newsitem_publish(*, item: NewsItem, actor) -> NewsItem:
-    """Publish on the portal. Refused while the text names a linked person who has not agreed to be named."""
-    if not actor.has_perm(PUBLISH_PERMISSION):
-        raise PermissionDenied
-    item = NewsItem.objects.select_for_update().get(pk=item.pk)
-    if item.status == NewsItem.Status.PUBLISHED:
-        raise ApplicationError(_("This item is already published."), code="published")
+def newsitem_consent_check(*, item: NewsItem) -> None:
+    """ValidationError while the text names a linked person who has not agreed to be named."""
     text = " ".join([item.title, item.summary, item.body])
     named = [link.person.name for link in unnamed_links(item) if link.person.name and link.person.name in text]
     if named:
@@ -64,6 +67,17 @@ def newsitem_publish(*, item: NewsItem, actor) -> NewsItem:
             % {"names": "、".join(named)},
             code="no_consent",
         )
+
+
+@transaction.atomic
+def newsitem_publish(*, item: NewsItem, actor) -> NewsItem:
+    """Publish on the portal. Refused while the text names a linked person who has not agreed to be named."""
+    if not actor.has_perm(PUBLISH_PERMISSION):
+        raise PermissionDenied
+    item = NewsItem.objects.select_for_update().get(pk=item.pk)
+    if item.status == NewsItem.Status.PUBLISHED:
+        raise ApplicationError(_("This item is already published."), code="published")
+    newsitem_consent_check(item=item)
     item.status = NewsItem.Status.PUBLISHED
     item.published_at = timezone.now()
     item.published_by = actor

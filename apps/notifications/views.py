@@ -110,7 +110,7 @@ class PreferencesView(LoginRequiredMixin, View):
         statement = preferences_statement()
         changed = 0
         for channel, category in preference_cells():
-            changed += consent_set(
+            event = consent_set(
                 person=person,
                 channel=channel,
                 category=category,
@@ -119,6 +119,7 @@ class PreferencesView(LoginRequiredMixin, View):
                 statement=statement,
                 actor=request.user,
             )
+            changed += event is not None
         language_set(person=person, language=form.cleaned_data["language"], actor=request.user)
         messages.success(request, _("Your preferences were saved."))
         return redirect("notifications:preferences")

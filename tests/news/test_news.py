@@ -131,3 +131,60 @@ def test_college_staff_link_only_people_they_may_see(college_staff, college, oth
     NewsPersonFactory(news=item, person=outsider)
     with pytest.raises(ValidationError):
         services.newsitem_people_check(item=item, actor=college_staff)
+
+
+def test_a_published_item_cannot_be_edited_into_naming_someone_who_did_not_agree(staff):
+    item = NewsItemFactory(body="一位校友获得表彰。")
+    NewsPersonFactory(news=item, person=PersonFactory(name="王工程师"))
+    services.newsitem_publish(item=item, actor=staff)
+    item.refresh_from_db()
+    item.body = "王工程师荣获全国劳动模范称号。"
+    with pytest.raises(ValidationError):
+        services.newsitem_save(item=item, actor=staff)
+    assert NewsItem.objects.get(pk=item.pk).body == "一位校友获得表彰。"
+
+
+def test_links_added_to_a_published_item_in_the_admin_are_checked_for_consent(client, staff):
+    from tests.accounts.factories import UserFactory
+
+    admin_user = UserFactory(is_staff=True, is_superuser=True)
+    item = NewsItemFactory(title="表彰", body="王工程师荣获全国劳动模范称号。")
+    services.newsitem_publish(item=item, actor=staff)
+    person = PersonFactory(name="王工程师")
+    client.force_login(admin_user)
+    response = client.post(
+        reverse("admin:news_newsitem_change", args=[item.pk]),
+        {
+            "title": item.title,
+            "summary": "",
+            "body": item.body,
+            "kind": item.kind,
+            "college": "",
+            "links-TOTAL_FORMS": "1",
+            "links-INITIAL_FORMS": "0",
+            "links-MIN_NUM_FORMS": "0",
+            "links-MAX_NUM_FORMS": "1000",
+            "links-0-person": person.pk,
+            "links-0-achievement": "",
+            "links-0-note": "",
+        },
+    )
+    assert response.status_code == 403
+    assert not item.links.exists()
+
+
+def test_only_publishers_change_a_published_item(client, college_staff, college, staff):
+    item = NewsItemFactory(college=college, body="第一段。")
+    services.newsitem_publish(item=item, actor=staff)
+    item.refresh_from_db()
+    assert not services.can_edit_news(college_staff, item)
+    assert services.can_edit_news(staff, item)
+    item.body = "改过的正文。"
+    with pytest.raises(PermissionDenied):
+        services.newsitem_save(item=item, actor=college_staff)
+    client.force_login(college_staff)
+    url = reverse("admin:news_newsitem_change", args=[item.pk])
+    assert client.get(url).status_code == 200  # still viewable
+    response = client.post(url, {"title": item.title, "summary": "", "body": "改过的正文。", "kind": item.kind})
+    assert response.status_code == 403
+    assert NewsItem.objects.get(pk=item.pk).body == "第一段。"

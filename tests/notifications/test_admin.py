@@ -1,10 +1,12 @@
 """The admin pages of communications: scoping, the mailing workflow buttons, progress, live count."""
 
 import pytest
+from django.contrib.admin.models import LogEntry
 from django.core import mail
 from django.urls import reverse
 
-from apps.notifications.models import Message, OutboxItem, Segment
+from apps.notifications.models import CONSENT_CATEGORIES, ConsentEvent, Message, OutboxItem, Segment
+from apps.notifications.services import consent_set
 from tests.notifications.factories import MessageFactory, SegmentFactory, alumnus_with_email
 
 pytestmark = pytest.mark.django_db
@@ -147,3 +149,40 @@ def test_staff_records_a_bounce_and_a_consent_in_the_admin(client, staff, colleg
 
     event = ConsentEvent.objects.get(person=person)
     assert (event.source, event.actor, event.granted) == ("staff", staff, True)
+
+
+def test_message_form_shows_content_errors_instead_of_failing(client, staff):
+    segment = SegmentFactory(created_by=staff)
+    client.force_login(staff)
+    data = {"name": "校庆通知", "channel": "email", "category": "events", "segment": segment.pk}
+    response = client.post(
+        reverse("admin:notifications_message_add"), {**data, "subject_zh": "", "text_zh": "{{ nickname }}，您好。"}
+    )
+    assert response.status_code == 200
+    errors = response.context["adminform"].form.errors
+    assert set(errors) == {"subject_zh", "text_zh"}
+    assert "nickname" in errors["text_zh"][0]
+    assert not Message.objects.exists()
+
+
+def test_consent_admin_offers_only_consentable_categories_and_links_the_right_event(client, staff, college):
+    person = alumnus_with_email(college=college)
+    client.force_login(staff)
+    url = reverse("admin:notifications_consentevent_add")
+    form = client.get(url).context["adminform"].form
+    assert {value for value, _label in form.fields["category"].choices} == {"", *CONSENT_CATEGORIES}
+    refused = client.post(url, {"person": person.pk, "channel": "email", "category": "service", "statement": "x"})
+    assert refused.status_code == 200
+    assert "category" in refused.context["adminform"].form.errors
+    first = consent_set(person=person, channel="public", category="news", granted=True, source="portal")
+    later = consent_set(person=person, channel="sms", category="events", granted=False, source="portal")
+    assert isinstance(first, ConsentEvent)
+    assert consent_set(person=person, channel="public", category="news", granted=True, source="portal") is None
+    # The same answer again changes nothing: the admin points at the event that recorded it, not the latest.
+    response = client.post(
+        url, {"person": person.pk, "channel": "public", "category": "news", "granted": "on", "statement": "电话"}
+    )
+    assert response.status_code == 302
+    assert ConsentEvent.objects.filter(person=person).count() == 2
+    logged = LogEntry.objects.filter(content_type__model="consentevent").latest("pk")
+    assert logged.object_id == str(first.pk) != str(later.pk)

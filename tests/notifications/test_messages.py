@@ -1,5 +1,6 @@
 """Mailings: the workflow, who receives them (channels, consent, language) and exactly-once materialisation."""
 
+import uuid
 from datetime import timedelta
 
 import pytest
@@ -12,6 +13,7 @@ from apps.core.errors import ApplicationError
 from apps.notifications import services
 from apps.notifications.models import Category, Channel, ConsentEvent, Message, Notification, OutboxItem
 from apps.notifications.services.messages import message_materialise
+from apps.notifications.services.outbox import outbox_claim
 from apps.notifications.sms import LocmemSmsBackend
 from tests.alumni.factories import ContactChannelFactory, PersonFactory, SchoolClassFactory
 from tests.notifications.factories import MessageFactory, SegmentFactory, alumnus_with_email
@@ -206,6 +208,28 @@ def test_cancel_skips_everything_not_yet_sent(staff, college, segment):
     assert message.skipped_count == 3
     services.outbox_drain(kind="email")
     assert mail.outbox == []
+
+
+def test_rows_claimed_at_cancel_time_are_not_sent_when_they_come_back(staff, college, segment, settings):
+    settings.NOTIFICATIONS_SEND_LEASE_SECONDS = 300
+    for _ in range(2):
+        alumnus_with_email(college=college)
+    message = _ready(MessageFactory(segment=segment, created_by=staff), staff)
+    services.message_send_now(message=message, actor=staff)
+    message_materialise(message_id=message.pk)
+    claimed = outbox_claim(kind="email", limit=10, token=uuid.uuid4())  # a worker holds both rows
+    assert len(claimed) == 2
+    services.message_cancel(message=message, actor=staff)
+    stale, retried = sorted(claimed)
+    # One lease runs out (its worker died); the other row comes back as after a temporary failure.
+    OutboxItem.objects.filter(pk=stale).update(claimed_at=timezone.now() - timedelta(seconds=301))
+    OutboxItem.objects.filter(pk=retried).update(
+        status=OutboxItem.Status.PENDING, claim_token=None, claimed_at=None, next_attempt_at=timezone.now()
+    )
+    services.outbox_drain(kind="email")
+    assert mail.outbox == []
+    rows = OutboxItem.objects.filter(message=message)
+    assert set(rows.values_list("status", "last_error")) == {(OutboxItem.Status.SKIPPED, "cancelled")}
 
 
 def test_schedule_is_started_by_the_relay_when_due(staff, college, segment, django_capture_on_commit_callbacks):

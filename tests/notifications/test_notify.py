@@ -5,9 +5,12 @@ from django.core import mail
 from django.db import transaction
 
 from apps.accounts.models import Role
+from apps.alumni.models import ContactChannel
 from apps.notifications.models import Notification, OutboxItem
 from apps.notifications.services import consent_set, notify
+from apps.notifications.services.notify import best_channel
 from tests.accounts.factories import UserFactory
+from tests.alumni.factories import ContactChannelFactory
 from tests.notifications.factories import alumnus_with_email
 
 pytestmark = pytest.mark.django_db
@@ -104,3 +107,11 @@ def test_import_finished_notifies_whoever_applied_it(tmp_path, staff, settings, 
     notice = Notification.objects.get(user=staff)
     assert f"#{job.pk}" in notice.title
     assert OutboxItem.objects.filter(user=staff, dedupe_key__startswith=f"imports.job_finished:{job.pk}").count() == 1
+
+
+def test_best_channel_prefers_a_dated_verification_over_an_undated_one(college):
+    person = alumnus_with_email(college=college, email="dated@example.com")  # verified now
+    undated = ContactChannelFactory(person=person, kind=ContactChannel.Kind.EMAIL, value="undated@example.com")
+    # Verified without a date (imported records): PostgreSQL sorts NULL first in a descending order.
+    ContactChannel.objects.filter(pk=undated.pk).update(status=ContactChannel.Status.VERIFIED, verified_at=None)
+    assert best_channel(person, ContactChannel.Kind.EMAIL).value == "dated@example.com"

@@ -14,6 +14,7 @@ from ..models import Message
 from ..permissions import can_send_message
 from ..selectors import visible_messages, visible_segments
 from ..services import message_cancel, message_save, message_schedule, message_send_now, message_test_send
+from ..services.messages import message_content_check
 from .segments import ScopedAdmin
 
 _PROGRESS_FIELDS = [
@@ -43,6 +44,19 @@ class MessageForm(forms.ModelForm):
             "text_en",
             "html_en",
         ]
+
+    def clean(self):
+        """The service's content check (placeholders, subjects) on the form, not a 500 on save."""
+        cleaned = super().clean()
+        names = ["channel", "subject_zh", "subject_en", "text_zh", "text_en", "html_zh", "html_en"]
+        if all(name in self.fields for name in names):  # an editable draft
+            try:
+                message_content_check(Message(**{name: cleaned.get(name) or "" for name in names}))
+            except ValidationError as exc:
+                for name, errors in exc.message_dict.items():
+                    if name not in self.errors:
+                        self.add_error(name, errors)
+        return cleaned
 
 
 @admin.register(Message)

@@ -5,7 +5,7 @@ from django.utils.translation import gettext_lazy
 from apps.alumni.selectors import visible_people
 from apps.core.paginator import EstimatedCountPaginator
 
-from ..models import BounceEvent, ConsentEvent, OutboxItem, WebhookSubscription
+from ..models import CONSENT_CATEGORIES, BounceEvent, ConsentEvent, OutboxItem, WebhookSubscription
 from ..selectors import visible_bounces, visible_consent_events, visible_outbox, visible_webhook_subscriptions
 from ..services import channel_mark_bounced, consent_set, webhook_subscription_save
 from ..services.webhooks import webhook_events
@@ -79,6 +79,12 @@ class ConsentEventForm(forms.ModelForm):
         model = ConsentEvent
         fields = ["person", "channel", "category", "granted", "statement"]
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # SERVICE messages need no consent: consent_set refuses that category.
+        allowed = {"", *CONSENT_CATEGORIES}
+        self.fields["category"].choices = [c for c in self.fields["category"].choices if c[0] in allowed]
+
 
 @admin.register(ConsentEvent)
 class ConsentEventAdmin(ScopedAdmin):
@@ -106,7 +112,7 @@ class ConsentEventAdmin(ScopedAdmin):
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def save_model(self, request, obj, form, change):
-        consent_set(
+        event = consent_set(
             person=obj.person,
             channel=obj.channel,
             category=obj.category,
@@ -115,7 +121,13 @@ class ConsentEventAdmin(ScopedAdmin):
             statement=obj.statement,
             actor=request.user,
         )
-        obj.pk = ConsentEvent.objects.filter(person=obj.person).order_by("-id").values_list("pk", flat=True).first()
+        if event is None:  # the answer was already that: point at the event that recorded it
+            event = (
+                ConsentEvent.objects.filter(person=obj.person, channel=obj.channel, category=obj.category)
+                .order_by("-id")
+                .first()
+            )
+        obj.pk = event.pk if event is not None else None
 
 
 class WebhookSubscriptionForm(forms.ModelForm):

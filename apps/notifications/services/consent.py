@@ -63,8 +63,8 @@ def consent_set(
     statement: str = "",
     actor=None,
     statement_version: str = STATEMENT_VERSION,
-) -> bool:
-    """Record a yes or no; returns False (and writes nothing) when the answer is already that.
+) -> ConsentEvent | None:
+    """Record a yes or no; returns the new ConsentEvent, or None (writing nothing) when the answer is already that.
 
     Every change appends a ConsentEvent with the statement shown and the source, and an audit row.
     """
@@ -72,9 +72,9 @@ def consent_set(
         raise ValueError(f"no consent for {channel}/{category}")
     current = Consent.objects.select_for_update().filter(person=person, channel=channel, category=category).first()
     if current is not None and current.granted == granted:
-        return False
+        return None
     Consent.objects.update_or_create(person=person, channel=channel, category=category, defaults={"granted": granted})
-    ConsentEvent.objects.create(
+    event = ConsentEvent.objects.create(
         person=person,
         channel=channel,
         category=category,
@@ -97,7 +97,7 @@ def consent_set(
         ],
         reason=source,
     )
-    return True
+    return event
 
 
 def consent_state(person) -> dict[tuple[str, str], bool]:

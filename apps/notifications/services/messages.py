@@ -38,7 +38,7 @@ USABLE = [ContactChannel.Status.VERIFIED, ContactChannel.Status.UNVERIFIED]
 _CONTENT_FIELDS = ["subject_zh", "subject_en", "text_zh", "text_en", "html_zh", "html_en"]
 
 
-def _check_content(message: Message) -> None:
+def message_content_check(message: Message) -> None:
     errors = {}
     for name in _CONTENT_FIELDS:
         try:
@@ -64,7 +64,7 @@ def message_save(*, message: Message, actor) -> Message:
             raise ApplicationError(_("Only drafts can be changed."), code="not_draft")
         if not can_send_message(actor, current):
             raise PermissionDenied
-    _check_content(message)
+    message_content_check(message)
     created = message.pk is None
     if created:
         message.created_by = actor

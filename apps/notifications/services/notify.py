@@ -2,6 +2,7 @@
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.utils import timezone
 
 from apps.accounts.models import RoleAssignment, User
@@ -18,7 +19,11 @@ USABLE = [ContactChannel.Status.VERIFIED, ContactChannel.Status.UNVERIFIED]
 def best_channel(person: Person, kind: str) -> ContactChannel | None:
     """A person's best usable channel of ``kind``: verified first, most recently verified first."""
     channels = person.contacts.filter(kind=kind, status__in=USABLE)
-    verified = channels.filter(status=ContactChannel.Status.VERIFIED).order_by("-verified_at", "-id").first()
+    verified = (
+        channels.filter(status=ContactChannel.Status.VERIFIED)
+        .order_by(F("verified_at").desc(nulls_last=True), "-id")
+        .first()
+    )
     return verified or channels.order_by("-id").first()
 
 

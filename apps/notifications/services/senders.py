@@ -65,7 +65,7 @@ def person_values(person_ids) -> dict[int, PersonValues]:
     return {pid: PersonValues(names.get(pid, ""), *latest.get(pid, ("", "", ""))) for pid in ids}
 
 
-def _blocked_rows(batch: Batch) -> dict[int, str]:
+def _blocked_rows(batch: Batch, mailings: dict[int, "_Mailing"]) -> dict[int, str]:
     """Rows that must not go out any more, with the reason (one query per check)."""
     blocked: dict[int, str] = {}
     rows = batch.rows
@@ -97,6 +97,11 @@ def _blocked_rows(batch: Batch) -> dict[int, str]:
         for row in rows:
             if row.category == category and row.person_id in refused:
                 blocked.setdefault(row.pk, "no consent")
+    # A row claimed when its mailing was cancelled may come back (retry, released batch, lost lease).
+    for row in rows:
+        mailing = mailings.get(row.message_id)
+        if mailing is not None and mailing.message.status == Message.Status.CANCELLED:
+            blocked[row.pk] = "cancelled"
     return blocked
 
 
@@ -169,8 +174,8 @@ def _permanent_refusal(exc: smtplib.SMTPRecipientsRefused) -> bool:
 
 
 def send_email_batch(batch: Batch) -> None:
-    blocked = _blocked_rows(batch)
     mailings = _mailings(batch.rows)
+    blocked = _blocked_rows(batch, mailings)
     values = person_values({row.person_id for row in batch.rows if row.message_id})
     footers: dict[str, rendering.Footer] = {}
     links = rendering.Links()
@@ -233,8 +238,8 @@ def _bounce_from_smtp(row: OutboxItem, reason: str) -> None:
 
 
 def send_sms_batch(batch: Batch) -> None:
-    blocked = _blocked_rows(batch)
     mailings = _mailings(batch.rows)
+    blocked = _blocked_rows(batch, mailings)
     values = person_values({row.person_id for row in batch.rows if row.message_id})
     backend = get_sms_backend()
     outcome = batch.outcome
@@ -261,8 +266,8 @@ def send_sms_batch(batch: Batch) -> None:
 
 def send_portal_batch(batch: Batch) -> None:
     """Portal notices of a mailing: created and marked in one transaction, so exactly once."""
-    blocked = _blocked_rows(batch)
     mailings = _mailings(batch.rows)
+    blocked = _blocked_rows(batch, mailings)
     values = person_values({row.person_id for row in batch.rows if row.message_id})
     users = dict(
         Person.objects.filter(pk__in=[r.person_id for r in batch.rows if r.person_id]).values_list("pk", "user_id")
